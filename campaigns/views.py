@@ -1,0 +1,8 @@
+from django.contrib.auth.decorators import login_required, permission_required
+from django.shortcuts import render
+
+
+@login_required
+@permission_required("crm.access_campaigns", raise_exception=True)
+def index(request):
+    return render(request, "campaigns/index.html")

@@ -1,0 +1,21 @@
+from django.contrib import admin
+
+from .models import AuditEvent, Job
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    list_display = ["id", "kind", "status", "created_by", "created_at", "finished_at"]
+    list_filter = ["kind", "status"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "actor", "action", "object_type", "object_id"]
+    list_filter = ["action"]
+
+    def has_change_permission(self, request, obj=None):
+        return False  # the audit log is append-only
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,139 @@
+"""Models every app shares: timestamps, the Job that tracks long work, and the audit log."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class TimeStampedModel(models.Model):
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class JobQuerySet(models.QuerySet):
+    def unfinished(self):
+        return self.filter(status__in=[Job.Status.QUEUED, Job.Status.RUNNING])
+
+    def visible_to(self, user):
+        if user.has_perm("crm.view_all_jobs"):
+            return self
+        return self.filter(created_by=user)
+
+
+class Job(TimeStampedModel):
+    """Long work run by a worker (an import, an export, a recompute), with progress the UI polls."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        PARTIAL = "partial", _("Partly done")
+        FAILED = "failed", _("Failed")
+
+    # Which status may follow which; set_status() refuses anything else.
+    TRANSITIONS = {
+        Status.QUEUED: {Status.RUNNING, Status.FAILED},
+        Status.RUNNING: {Status.RUNNING, Status.SUCCEEDED, Status.PARTIAL, Status.FAILED},
+        Status.SUCCEEDED: set(),
+        Status.PARTIAL: set(),
+        Status.FAILED: set(),
+    }
+    FINISHED = (Status.SUCCEEDED, Status.PARTIAL, Status.FAILED)
+
+    kind = models.CharField(_("kind"), max_length=40)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.QUEUED)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True, on_delete=models.SET_NULL
+    )
+    progress_done = models.PositiveBigIntegerField(_("done"), default=0)
+    progress_total = models.PositiveBigIntegerField(_("total"), default=0)
+    step = models.CharField(_("current step"), max_length=200, blank=True)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    result = models.JSONField(_("result"), default=dict, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    objects = JobQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("job")
+        verbose_name_plural = _("jobs")
+        ordering = ["-created_at"]
+        permissions = [("view_all_jobs", _("Can see every user's jobs"))]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED
+
+    @property
+    def percent(self) -> int:
+        if self.is_finished:
+            return 100
+        if not self.progress_total:
+            return 0
+        return min(99, int(100 * self.progress_done / self.progress_total))
+
+    def set_status(self, status: str) -> None:
+        if status not in self.TRANSITIONS[self.status]:
+            raise ValidationError(
+                _("A job cannot go from %(old)s to %(new)s.") % {"old": self.status, "new": status}
+            )
+        self.status = status
+        now = timezone.now()
+        if status == self.Status.RUNNING and self.started_at is None:
+            self.started_at = now
+        if status in self.FINISHED:
+            self.finished_at = now
+
+
+class AuditEvent(models.Model):
+    """Who did what to personal data: exports, reveals, merges. Append-only."""
+
+    class Action(models.TextChoices):
+        EXPORT = "export", _("Export")
+        REVEAL = "reveal", _("Reveal contact")
+        MERGE = "merge", _("Merge customers")
+        UNMERGE = "unmerge", _("Undo merge")
+        ROLE_CHANGE = "role_change", _("Role change")
+
+    created_at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, blank=True, on_delete=models.SET_NULL
+    )
+    action = models.CharField(_("action"), max_length=20, choices=Action.choices)
+    object_type = models.CharField(_("object type"), max_length=60, blank=True)
+    object_id = models.CharField(_("object id"), max_length=64, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.object_type}:{self.object_id}"
+
+
+class Area(models.Model):
+    """Holds the permissions that open each area of the UI; no table behind it."""
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = [
+            ("access_customers", _("Can open the customers area")),
+            ("access_campaigns", _("Can open the marketing area")),
+            ("access_reviews", _("Can open the reviews area")),
+            ("access_aftersales", _("Can open the after-sales area")),
+            ("access_dashboard", _("Can open the dashboards")),
+        ]

@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""Django's command-line utility, plus a bootstrap for a fresh machine.
+
+Run with any Python 3.12+: when Django is not importable, this creates `.venv/`, installs
+`requirements.txt` into it and re-runs the same command with the virtualenv's interpreter.
+That is what makes `python3 manage.py up` and `python3 manage.py test` the only two set-up steps.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+MIN_PYTHON = (3, 12)  # Django 6 needs 3.12+.
+
+
+def venv_python() -> Path:
+    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def bootstrap() -> None:
+    """Create the virtualenv and install the pinned requirements, then re-exec inside it."""
+    if sys.version_info < MIN_PYTHON:
+        sys.exit(f"Huike needs Python {MIN_PYTHON[0]}.{MIN_PYTHON[1]}+; this is {sys.version.split()[0]}.")
+    python = venv_python()
+    stamp = VENV / ".requirements"
+    requirements = (ROOT / "requirements.txt").read_text()
+    if not python.exists():
+        print("Creating .venv/ ...", flush=True)
+        subprocess.check_call([sys.executable, "-m", "venv", str(VENV)])
+    if not stamp.exists() or stamp.read_text() != requirements:
+        print("Installing requirements into .venv/ (first run only) ...", flush=True)
+        subprocess.check_call([str(python), "-m", "pip", "install", "-q", "--upgrade", "pip"])
+        subprocess.check_call([str(python), "-m", "pip", "install", "-q", "-r", str(ROOT / "requirements.txt")])
+        stamp.write_text(requirements)
+    os.execv(str(python), [str(python), *sys.argv])
+
+
+def in_some_virtualenv() -> bool:
+    # Respect a virtualenv the developer activated, and HUIKE_NO_VENV for images that install system-wide.
+    return sys.prefix != sys.base_prefix or bool(os.environ.get("HUIKE_NO_VENV"))
+
+
+def main() -> None:
+    if not in_some_virtualenv():
+        bootstrap()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings.local")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)
+
+
+if __name__ == "__main__":
+    main()

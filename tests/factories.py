@@ -1,0 +1,74 @@
+"""factory-boy factories for every model tests create. Chinese names and regions, as in a real shop."""
+
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from crm.models import Job
+from customers.models import Customer, Order, OrderStatus, Tag, Tier
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    password = factory.django.Password(PASSWORD)
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    identity_key = factory.Sequence(lambda n: f"nick:buyer{n}")
+    buyer_nick = factory.Sequence(lambda n: f"buyer{n}")
+    real_name = factory.Faker("name", locale="zh_CN")
+    phone = factory.Sequence(lambda n: f"139{n:08d}")
+    phone_tail = factory.LazyAttribute(lambda o: o.phone[-4:])
+    province = "浙江省"
+    city = "杭州市"
+    district = "西湖区"
+    address = "文三路 100 号"
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Order
+
+    order_no = factory.Sequence(lambda n: f"{2596105164972071964 + n}")
+    customer = factory.SubFactory(CustomerFactory)
+    buyer_nick = factory.LazyAttribute(lambda o: o.customer.buyer_nick if o.customer else "")
+    status = OrderStatus.COMPLETED
+    status_text = "交易成功"
+    total_amount = Decimal("100.00")
+    paid_amount = Decimal("100.00")
+    ordered_at = factory.LazyFunction(timezone.now)
+    paid_at = factory.LazyFunction(timezone.now)
+
+
+class TagFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tag
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"标签{n}")
+
+
+class TierFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tier
+
+    name = factory.Sequence(lambda n: f"等级{n}")
+    rank = factory.Sequence(lambda n: n + 1)
+
+
+class JobFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Job
+
+    kind = "test"
