@@ -124,3 +124,42 @@ def api_client():
     from rest_framework.test import APIClient
 
     return APIClient()
+
+
+# --- Browser (real headless Chromium through chromedriver) ---------------------------------------
+
+
+@pytest.fixture
+def browser(request):
+    """A headless Chromium driven by Selenium. Use with `live_server` and `browser_login`."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    # Flags as this machine needs them: no sandbox as root, and no background calls to the closed network.
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--no-first-run", "--window-size=1400,1000", "--lang=zh-CN"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    driver.implicitly_wait(0)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def browser_login(browser, live_server):
+    """browser_login(user) signs `user` in through the real login form and returns the driver."""
+    from selenium.webdriver.common.by import By
+
+    from .factories import PASSWORD
+
+    def login(user, password: str = PASSWORD):
+        browser.get(f"{live_server.url}/accounts/login/")
+        browser.find_element(By.NAME, "username").send_keys(user.username)
+        browser.find_element(By.NAME, "password").send_keys(password)
+        browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        return browser
+
+    return login

@@ -1,0 +1,1 @@
+"""RFM, lifecycle stages, tags, rule-based segments, membership tiers and points."""
