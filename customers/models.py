@@ -7,6 +7,7 @@ unique=True, because on PostgreSQL unique=True on a CharField adds a second `_li
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -136,10 +137,13 @@ class Customer(TimeStampedModel):
         verbose_name_plural = _("customers")
         constraints = [models.UniqueConstraint(fields=["identity_key"], name="customer_identity_unique")]
         # Plain b-tree indexes (no `_like` twins): phone-tail search, region filter, recency sort and filters.
+        # The recency index is built in the customer list's default order (last paid first, never-paid last,
+        # then id): PostgreSQL cannot serve `DESC NULLS LAST` from a plain ascending index (scanned backwards
+        # it gives NULLS FIRST), so a plain index meant a full sort of every customer per page.
         indexes = [
             models.Index(fields=["phone_tail"], name="customer_phone_tail"),
             models.Index(fields=["province", "city"], name="customer_region"),
-            models.Index(fields=["last_paid_at"], name="customer_last_paid"),
+            models.Index(F("last_paid_at").desc(nulls_last=True), F("id"), name="customer_last_paid_desc"),
         ]
         permissions = [
             ("view_pii", _("Can see unmasked phone numbers and addresses")),
