@@ -39,6 +39,7 @@ class Tier(models.Model):
         verbose_name_plural = _("membership tiers")
         ordering = ["rank"]
         constraints = [models.UniqueConstraint(fields=["rank"], name="tier_rank_unique")]
+        permissions = [("assign_tier", _("Can change a customer's tier by hand"))]
 
     def __str__(self) -> str:
         return self.name
@@ -431,3 +432,105 @@ class ImportFile(models.Model):
     class Meta:
         verbose_name = _("imported file")
         verbose_name_plural = _("imported files")
+
+
+# --- Segmentation: the shop's settings, auto-tag rules and the points ledger (customers/segmentation/) ----------
+
+
+class SegmentationSettings(models.Model):
+    """The shop's segmentation settings: one row, read with `SegmentationSettings.load()`."""
+
+    class RfmMode(models.TextChoices):
+        QUINTILES = "quintiles", _("Quintiles of the shop's customers")
+        THRESHOLDS = "thresholds", _("Thresholds set by the shop")
+
+    class TierBasis(models.TextChoices):
+        AMOUNT = "amount", _("Cumulative paid amount")
+        ORDERS = "orders", _("Paid order count")
+
+    class PointsExpiry(models.TextChoices):
+        NEVER = "never", _("Never")
+        MONTHS = "months", _("A number of months after the order was paid")
+        YEAR_END = "year_end", _("At the end of the year after the year they were earned")
+
+    rfm_mode = models.CharField(_("RFM scoring"), max_length=12, choices=RfmMode.choices, default=RfmMode.QUINTILES)
+    # Four ascending thresholds each: R in days since the last paid order (within the 1st → 5), F in paid
+    # orders and M in yuan (at least the 1st → 2 … at least the 4th → 5).
+    rfm_r_days = models.JSONField(_("R thresholds (days)"), default=list)
+    rfm_f_orders = models.JSONField(_("F thresholds (orders)"), default=list)
+    rfm_m_amounts = models.JSONField(_("M thresholds (yuan)"), default=list)
+    new_days = models.PositiveIntegerField(_("new for (days after the first paid order)"), default=30)
+    dormant_days = models.PositiveIntegerField(_("dormant after (days without a paid order)"), default=180)
+    churned_days = models.PositiveIntegerField(_("churned after (days without a paid order)"), default=365)
+    tier_basis = models.CharField(_("tiers by"), max_length=8, choices=TierBasis.choices, default=TierBasis.AMOUNT)
+    points_per_yuan = models.DecimalField(_("points per yuan paid"), max_digits=6, decimal_places=2, default=1)
+    points_expiry = models.CharField(
+        _("points expire"), max_length=10, choices=PointsExpiry.choices, default=PointsExpiry.YEAR_END
+    )
+    points_expiry_months = models.PositiveSmallIntegerField(_("months until points expire"), default=12)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("segmentation settings")
+        verbose_name_plural = _("segmentation settings")
+
+    def __str__(self) -> str:
+        return str(_("Segmentation settings"))
+
+    @classmethod
+    def load(cls) -> "SegmentationSettings":
+        settings_row, _created = cls.objects.get_or_create(pk=1)
+        return settings_row
+
+
+class AutoTagRule(models.Model):
+    """Tags the customers a segment definition selects (e.g. bought 商家编码 X, spent over 1,000 yuan).
+    Evaluated after each import and nightly; tags it added are removed when the customer no longer matches."""
+
+    name = models.CharField(_("name"), max_length=80)
+    tag = models.ForeignKey(Tag, verbose_name=_("tag"), related_name="auto_rules", on_delete=models.CASCADE)
+    definition = models.JSONField(_("definition"), default=dict)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("auto-tag rule")
+        verbose_name_plural = _("auto-tag rules")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PointsEntry(models.Model):
+    """One line of the points ledger. Append-only: a correction is a new entry. The balance on Customer is
+    the sum of these, updated in the same transaction as every insert."""
+
+    class Kind(models.TextChoices):
+        EARN = "earn", _("Earned on an order")
+        REVERSE = "reverse", _("Reversed on a refund")
+        ADJUST = "adjust", _("Adjusted by hand")
+        REDEEM = "redeem", _("Redeemed")
+        EXPIRE = "expire", _("Expired")
+
+    customer = models.ForeignKey(Customer, related_name="points_entries", on_delete=models.CASCADE)
+    delta = models.IntegerField(_("points"))
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    order = models.ForeignKey(Order, null=True, blank=True, related_name="points_entries", on_delete=models.SET_NULL)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(_("when"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("points entry")
+        verbose_name_plural = _("points entries")
+        ordering = ["-created_at", "-id"]
+        default_permissions = ("add", "view")  # never changed or deleted
+        constraints = [
+            # A re-import or a retried task earns (or reverses) an order's points once.
+            models.UniqueConstraint(fields=["order"], condition=models.Q(kind="earn"), name="points_earn_once"),
+            models.UniqueConstraint(fields=["order"], condition=models.Q(kind="reverse"), name="points_reverse_once"),
+        ]
+        indexes = [models.Index(fields=["customer", "created_at"], name="points_customer_when")]
