@@ -6,7 +6,9 @@ Run with any Python 3.12+: when Django is not importable, this creates `.venv/`,
 That is what makes `python3 manage.py up` and `python3 manage.py test` the only two set-up steps.
 """
 
+import glob
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,16 +22,29 @@ def venv_python() -> Path:
     return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
+def find_base_python() -> str:
+    """This interpreter if it is new enough, else a python3.12+ found on PATH or under pyenv."""
+    if sys.version_info >= MIN_PYTHON:
+        return sys.executable
+    candidates = [shutil.which(f"python3.{minor}") for minor in range(20, MIN_PYTHON[1] - 1, -1)]
+    candidates += sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.*/bin/python3")), reverse=True)
+    for candidate in filter(None, candidates):
+        probe = subprocess.run([candidate, "-c", "import sys, venv; print(sys.version_info[:2] >= %r)" % (MIN_PYTHON,)],
+                               capture_output=True, text=True)
+        if probe.returncode == 0 and probe.stdout.strip() == "True":
+            return candidate
+    sys.exit(f"Huike needs Python {MIN_PYTHON[0]}.{MIN_PYTHON[1]}+ (Django 6 does); this is "
+             f"{sys.version.split()[0]} and no newer python3.x was found on PATH. Install Python 3.12 or newer.")
+
+
 def bootstrap() -> None:
     """Create the virtualenv and install the pinned requirements, then re-exec inside it."""
-    if sys.version_info < MIN_PYTHON:
-        sys.exit(f"Huike needs Python {MIN_PYTHON[0]}.{MIN_PYTHON[1]}+; this is {sys.version.split()[0]}.")
     python = venv_python()
     stamp = VENV / ".requirements"
     requirements = (ROOT / "requirements.txt").read_text()
     if not python.exists():
         print("Creating .venv/ ...", flush=True)
-        subprocess.check_call([sys.executable, "-m", "venv", str(VENV)])
+        subprocess.check_call([find_base_python(), "-m", "venv", str(VENV)])
     if not stamp.exists() or stamp.read_text() != requirements:
         print("Installing requirements into .venv/ (first run only) ...", flush=True)
         subprocess.check_call([str(python), "-m", "pip", "install", "-q", "--upgrade", "pip"])

@@ -30,7 +30,8 @@ def _broker_status() -> dict:
     from crm.celery import app
 
     try:
-        with app.connection_for_write() as conn:
+        # The URL is read from settings on each call so that the check follows the configured broker.
+        with app.connection_for_write(url=settings.CELERY_BROKER_URL) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
             transport = conn.transport.driver_type
         return {"ok": True, "transport": transport}
