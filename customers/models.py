@@ -463,6 +463,10 @@ class SegmentationSettings(models.Model):
     dormant_days = models.PositiveIntegerField(_("dormant after (days without a paid order)"), default=180)
     churned_days = models.PositiveIntegerField(_("churned after (days without a paid order)"), default=365)
     tier_basis = models.CharField(_("tiers by"), max_length=8, choices=TierBasis.choices, default=TierBasis.AMOUNT)
+    # Counted over the last N days (e.g. 365), or over the customer's whole history when empty. Upgrades and
+    # the yearly review use the same count, so a customer the review moved down is not moved straight back up.
+    tier_window_days = models.PositiveIntegerField(_("tiers count paid orders of the last (days)"), null=True,
+                                                   blank=True)
     points_per_yuan = models.DecimalField(_("points per yuan paid"), max_digits=6, decimal_places=2, default=1)
     points_expiry = models.CharField(
         _("points expire"), max_length=10, choices=PointsExpiry.choices, default=PointsExpiry.YEAR_END
