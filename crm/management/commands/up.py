@@ -69,6 +69,8 @@ class Command(BaseCommand):
             self.stop(processes)
 
     def stop(self, processes: dict[str, subprocess.Popen]) -> None:
+        # A terminal's Ctrl-C reaches the children too; a second, impatient Ctrl-C must not leave orphans.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         for process in processes.values():
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
