@@ -11,6 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.db import NullsLastIndex
 from crm.models import TimeStampedModel
 
 from .querysets import CustomerQuerySet, OrderQuerySet
@@ -144,7 +145,7 @@ class Customer(TimeStampedModel):
         indexes = [
             models.Index(fields=["phone_tail"], name="customer_phone_tail"),
             models.Index(fields=["province", "city"], name="customer_region"),
-            models.Index(F("last_paid_at").desc(nulls_last=True), F("id"), name="customer_last_paid_desc"),
+            NullsLastIndex(F("last_paid_at").desc(nulls_last=True), F("id"), name="customer_last_paid_desc"),
         ]
         permissions = [
             ("view_pii", _("Can see unmasked phone numbers and addresses")),
