@@ -191,6 +191,9 @@ CELERY_TASK_ACKS_LATE = True  # a task whose worker died is run again; tasks are
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Celery's Django fixup closes the DB connection around every task unless this is set (PERFORMANCE-NOTES:
+# 154 → 861 tasks/s). Connections are still health-checked (CONN_HEALTH_CHECKS).
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=200)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Periodic work, in shop local time. Each app adds its entries here, with why it runs when it does.
 CELERY_BEAT_SCHEDULE = {
