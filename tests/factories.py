@@ -7,7 +7,18 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from crm.models import Job
-from customers.models import Customer, Order, OrderStatus, Tag, Tier
+from customers.models import (
+    Customer,
+    CustomerAddress,
+    CustomerNote,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Refund,
+    Tag,
+    Tier,
+    TimelineEvent,
+)
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -72,3 +83,63 @@ class JobFactory(factory.django.DjangoModelFactory):
         model = Job
 
     kind = "test"
+
+
+class OrderLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OrderLine
+
+    order = factory.SubFactory(OrderFactory)
+    order_no = factory.LazyAttribute(lambda o: o.order.order_no if o.order else "")
+    line_key = factory.Sequence(lambda n: f"{3596105164972071964 + n}")
+    title = "真丝围巾"
+    sku_properties = "颜色分类:藏青"
+    quantity = 1
+    list_price = Decimal("120.00")
+    paid_amount = Decimal("100.00")
+
+
+class RefundFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Refund
+
+    order = factory.SubFactory(OrderFactory)
+    order_no = factory.LazyAttribute(lambda o: o.order.order_no if o.order else "")
+    customer = factory.LazyAttribute(lambda o: o.order.customer if o.order else None)
+    refund_no = factory.Sequence(lambda n: f"{196105164972071964 + n}")
+    refund_amount = Decimal("50.00")
+    status_text = "退款成功"
+    reason = "不想要了"
+    applied_at = factory.LazyFunction(timezone.now)
+
+
+class CustomerAddressFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CustomerAddress
+
+    customer = factory.SubFactory(CustomerFactory)
+    fingerprint = factory.Sequence(lambda n: f"fp{n:038d}")
+    receiver_name = "王小丫"
+    phone = factory.Sequence(lambda n: f"137{n:08d}")
+    province = "浙江省"
+    city = "杭州市"
+    district = "余杭区"
+    detail = "五常街道 8 号"
+    last_seen_at = factory.LazyFunction(timezone.now)
+
+
+class CustomerNoteFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CustomerNote
+
+    customer = factory.SubFactory(CustomerFactory)
+    body = "喜欢藏青色, 发顺丰"
+
+
+class TimelineEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TimelineEvent
+
+    customer = factory.SubFactory(CustomerFactory)
+    kind = "order_imported"
+    summary = "订单导入"
