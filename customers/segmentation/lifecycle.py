@@ -1,0 +1,104 @@
+"""Lifecycle stages from paid-order dates, with the thresholds the shop set, in set-based SQL.
+
+潜在 prospect: no paid order (only unpaid orders or inquiries). 流失 churned: no paid order for `churned_days`.
+沉睡 dormant: none for `dormant_days`. 新客 new: first paid order less than `new_days` ago. 活跃 active: the rest.
+A threshold is reached on the day itself: exactly `dormant_days` after the last paid order the customer is dormant.
+
+Every change of stage is recorded on the timeline ("lifecycle_changed"); the first stage a customer is given
+is not a change and is not recorded (otherwise the first import of a shop's history would announce
+200,000 customers as churned, and the automations listening for stage changes would fire on all of them).
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from customers.models import Customer, SegmentationSettings, TimelineEvent
+
+from ._sql import as_json, chunks, dt, in_ids, is_distinct
+
+PROSPECT, NEW, ACTIVE, DORMANT, CHURNED = "prospect", "new", "active", "dormant", "churned"
+STAGES = {
+    PROSPECT: _("Prospect"),  # 潜在
+    NEW: _("New"),  # 新客
+    ACTIVE: _("Active"),  # 活跃
+    DORMANT: _("Dormant"),  # 沉睡
+    CHURNED: _("Churned"),  # 流失
+}
+TIMELINE_KIND = "lifecycle_changed"
+
+
+def stage_choices() -> list[tuple[str, str]]:
+    return [(key, str(label)) for key, label in STAGES.items()]
+
+
+def stage_label(key: str) -> str:
+    return str(STAGES.get(key, key))
+
+
+def _stage_case(*, now, shop: SegmentationSettings) -> tuple[str, list]:
+    sql = f"""CASE
+        WHEN last_paid_at IS NULL THEN '{PROSPECT}'
+        WHEN last_paid_at <= %s THEN '{CHURNED}'
+        WHEN last_paid_at <= %s THEN '{DORMANT}'
+        WHEN first_paid_at > %s THEN '{NEW}'
+        ELSE '{ACTIVE}' END"""
+    params = [
+        dt(now - timedelta(days=shop.churned_days)),
+        dt(now - timedelta(days=shop.dormant_days)),
+        dt(now - timedelta(days=shop.new_days)),
+    ]
+    return sql, params
+
+
+def _label_case(column: str) -> tuple[str, list]:
+    whens = " ".join("WHEN %s THEN %s" for _key in STAGES)
+    params = [value for key, label in STAGES.items() for value in (key, str(label))]
+    return f"CASE {column} {whens} ELSE {column} END", params
+
+
+@transaction.atomic
+def lifecycle_refresh(*, customer_ids: list[int] | None = None, now=None) -> int:
+    """Set every (or the given) customers' stage; record changes on the timeline. Returns how many changed."""
+    now = now or timezone.now()
+    shop = SegmentationSettings.load()
+    batches = [None] if customer_ids is None else list(chunks(customer_ids))
+    changed = 0
+    for ids in batches:
+        changed += _refresh_batch(ids=ids, now=now, shop=shop)
+    return changed
+
+
+def _refresh_batch(*, ids: list[int] | None, now, shop) -> int:
+    customers = Customer._meta.db_table
+    timeline = TimelineEvent._meta.db_table
+    stage, stage_params = _stage_case(now=now, shop=shop)
+    scope, scope_params = in_ids("id", ids)
+    with translation.override(settings.LANGUAGE_CODE):
+        old_label, old_params = _label_case("s.old")
+        new_label, new_params = _label_case("s.new")
+        prefix = gettext("Lifecycle stage") + ": "
+    data = as_json("""'{"from": "' || s.old || '", "to": "' || s.new || '"}'""")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {timeline} (customer_id, kind, occurred_at, summary, data)
+            SELECT s.id, %s, %s, %s || {old_label} || ' → ' || {new_label}, {data}
+            FROM (SELECT id, lifecycle_stage AS old, ({stage}) AS new FROM {customers}
+                  WHERE merged_into_id IS NULL AND lifecycle_stage <> ''{scope}) s
+            WHERE s.old <> s.new
+            """,
+            [TIMELINE_KIND, dt(now), prefix, *old_params, *new_params, *stage_params, *scope_params],
+        )
+        cursor.execute(
+            f"""
+            UPDATE {customers} SET lifecycle_stage = ({stage}), lifecycle_changed_at = %s
+            WHERE merged_into_id IS NULL AND lifecycle_stage {is_distinct()} ({stage}){scope}
+            """,
+            [*stage_params, dt(now), *stage_params, *scope_params],
+        )
+        return cursor.rowcount

@@ -1,0 +1,143 @@
+"""RFM scores 1–5 and the eight classic RFM groups, computed in one SQL statement over all customers.
+
+Scores are relative to the shop's paying customers (quintiles) or absolute (the shop's thresholds).
+Quintiles use PERCENT_RANK rather than NTILE: NTILE splits tied values across buckets arbitrarily (half the
+customers have exactly one order), so a customer's cell could change between two runs with no new data.
+PERCENT_RANK gives every tied value the same rank, so equal customers always get equal scores.
+Customers with no paid order get no score (NULL) and no group.
+"""
+
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from customers.models import Customer, SegmentationSettings
+
+# Score >= HIGH counts as "high" for the eight groups (the classic split at the middle of 1–5).
+HIGH = 3
+
+# (R high, F high, M high) → group. Order is the grid's order.
+GROUPS: dict[str, tuple[tuple[bool, bool, bool], object]] = {
+    "important_value": ((True, True, True), _("Important value customers")),  # 重要价值客户
+    "important_develop": ((True, False, True), _("Important customers to develop")),  # 重要发展客户
+    "important_keep": ((False, True, True), _("Important customers to keep")),  # 重要保持客户
+    "important_retain": ((False, False, True), _("Important customers to win back")),  # 重要挽留客户
+    "general_value": ((True, True, False), _("General value customers")),  # 一般价值客户
+    "general_develop": ((True, False, False), _("General customers to develop")),  # 一般发展客户
+    "general_keep": ((False, True, False), _("General customers to keep")),  # 一般保持客户
+    "general_retain": ((False, False, False), _("General customers to win back")),  # 一般挽留客户
+}
+
+DEFAULT_R_DAYS = [30, 90, 180, 365]
+DEFAULT_F_ORDERS = [2, 3, 5, 8]
+DEFAULT_M_AMOUNTS = [200, 500, 1000, 3000]
+
+
+def group_choices() -> list[tuple[str, str]]:
+    return [(key, str(label)) for key, (_flags, label) in GROUPS.items()]
+
+
+def group_label(key: str) -> str:
+    return str(GROUPS[key][1]) if key in GROUPS else ""
+
+
+def _group_case_sql() -> str:
+    whens = []
+    for key, ((r, f, m), _label) in GROUPS.items():
+        cond = " AND ".join(
+            f"s.{col} {'>=' if high else '<'} {HIGH}" for col, high in (("r", r), ("f", f), ("m", m))
+        )
+        whens.append(f"WHEN {cond} THEN '{key}'")
+    return "CASE " + " ".join(whens) + " END"
+
+
+def _quintile_scores_sql(table: str) -> str:
+    # 1 + floor(percent_rank * 5), capped at 5: the bottom fifth scores 1, the top fifth 5.
+    # (PostgreSQL's CAST to integer rounds, SQLite's truncates: floor explicitly on PostgreSQL.)
+    pg = connection.vendor == "postgresql"
+
+    def score(order_by: str) -> str:
+        rank = f"PERCENT_RANK() OVER (ORDER BY {order_by}) * 5"
+        if pg:
+            return f"LEAST(5, 1 + CAST(FLOOR({rank}) AS INTEGER))"
+        return f"MIN(5, 1 + CAST({rank} AS INTEGER))"
+
+    return f"""
+        SELECT id,
+               {score("last_paid_at")} AS r,
+               {score("paid_order_count")} AS f,
+               {score("total_paid")} AS m
+        FROM {table}
+        WHERE merged_into_id IS NULL AND last_paid_at IS NOT NULL AND paid_order_count > 0
+    """
+
+
+def _threshold_scores_sql(table: str, *, now, r_days, f_orders, m_amounts) -> tuple[str, list]:
+    from datetime import timedelta
+
+    params: list = []
+    r_whens = []
+    for i, days in enumerate(r_days):  # within the 1st threshold → 5
+        r_whens.append(f"WHEN last_paid_at >= %s THEN {5 - i}")
+        params.append(connection.ops.adapt_datetimefield_value(now - timedelta(days=int(days))))
+    r_case = "CASE " + " ".join(r_whens) + " ELSE 1 END"
+
+    def ascending(column: str, limits) -> str:
+        whens = []
+        for i, limit in reversed(list(enumerate(limits))):  # at least the 4th threshold → 5
+            whens.append(f"WHEN {column} >= %s THEN {i + 2}")
+            params.append(float(limit))
+        return "CASE " + " ".join(whens) + " ELSE 1 END"
+
+    f_case = ascending("paid_order_count", f_orders)
+    m_case = ascending("total_paid", m_amounts)
+    sql = f"""
+        SELECT id, {r_case} AS r, {f_case} AS f, {m_case} AS m
+        FROM {table}
+        WHERE merged_into_id IS NULL AND last_paid_at IS NOT NULL AND paid_order_count > 0
+    """
+    return sql, params
+
+
+@transaction.atomic
+def rfm_refresh(*, now=None) -> int:
+    """Score every paying customer and set their group; clear scores of customers with no paid order.
+    Writes only rows whose scores changed. Returns the number of rows written."""
+    now = now or timezone.now()
+    shop = SegmentationSettings.load()
+    table = Customer._meta.db_table
+    if shop.rfm_mode == SegmentationSettings.RfmMode.THRESHOLDS:
+        scores_sql, params = _threshold_scores_sql(
+            table,
+            now=now,
+            r_days=shop.rfm_r_days or DEFAULT_R_DAYS,
+            f_orders=shop.rfm_f_orders or DEFAULT_F_ORDERS,
+            m_amounts=shop.rfm_m_amounts or DEFAULT_M_AMOUNTS,
+        )
+    else:
+        scores_sql, params = _quintile_scores_sql(table), []
+    scored = f"SELECT id, r, f, m, {_group_case_sql()} AS grp FROM ({scores_sql}) s"
+    with connection.cursor() as cursor:
+        # UPDATE … FROM works on PostgreSQL and SQLite >= 3.33. IS DISTINCT FROM keeps unchanged rows unwritten
+        # (SQLite spells it IS NOT).
+        distinct = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
+        cursor.execute(
+            f"""
+            UPDATE {table} SET rfm_r = x.r, rfm_f = x.f, rfm_m = x.m, rfm_group = x.grp
+            FROM ({scored}) x
+            WHERE {table}.id = x.id AND (
+                {table}.rfm_r {distinct} x.r OR {table}.rfm_f {distinct} x.f OR {table}.rfm_m {distinct} x.m
+                OR {table}.rfm_group {distinct} x.grp)
+            """,
+            params,
+        )
+        written = cursor.rowcount
+        cursor.execute(
+            f"""
+            UPDATE {table} SET rfm_r = NULL, rfm_f = NULL, rfm_m = NULL, rfm_group = ''
+            WHERE (last_paid_at IS NULL OR paid_order_count = 0 OR merged_into_id IS NOT NULL)
+              AND (rfm_r IS NOT NULL OR rfm_group <> '')
+            """
+        )
+        written += cursor.rowcount
+    return written

@@ -1,0 +1,93 @@
+"""Lifecycle stages at the shop's thresholds, and stage changes on the timeline."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from customers.models import SegmentationSettings, TimelineEvent
+from customers.segmentation.lifecycle import lifecycle_refresh
+from tests.factories import CustomerFactory
+
+pytestmark = pytest.mark.django_db
+NOW = timezone.now()
+DAY = timedelta(days=1)
+SECOND = timedelta(seconds=1)
+
+
+@pytest.fixture(autouse=True)
+def thresholds():
+    return SegmentationSettings.objects.create(pk=1, new_days=30, dormant_days=180, churned_days=365)
+
+
+def stage_of(*, first_paid, last_paid) -> str:
+    customer = CustomerFactory(first_paid_at=first_paid, last_paid_at=last_paid)
+    lifecycle_refresh(now=NOW, customer_ids=[customer.pk])
+    customer.refresh_from_db()
+    return customer.lifecycle_stage
+
+
+def test_a_customer_with_only_unpaid_orders_is_a_prospect():
+    assert stage_of(first_paid=None, last_paid=None) == "prospect"
+
+
+@pytest.mark.parametrize(
+    ("days_since_last", "offset", "expected"),
+    [
+        (180, -SECOND, "active"),  # one second before the dormant threshold
+        (180, timedelta(0), "dormant"),  # exactly 180 days without a paid order
+        (365, -SECOND, "dormant"),
+        (365, timedelta(0), "churned"),  # exactly 365 days
+        (400, timedelta(0), "churned"),
+    ],
+)
+def test_stages_change_exactly_at_the_threshold_days(days_since_last, offset, expected):
+    last = NOW - days_since_last * DAY - offset
+
+    assert stage_of(first_paid=NOW - 500 * DAY, last_paid=last) == expected
+
+
+def test_a_customer_is_new_until_the_new_days_have_passed_since_the_first_paid_order():
+    just_new = stage_of(first_paid=NOW - 30 * DAY + SECOND, last_paid=NOW - DAY)
+    no_longer_new = stage_of(first_paid=NOW - 30 * DAY, last_paid=NOW - DAY)
+
+    assert (just_new, no_longer_new) == ("new", "active")
+
+
+def test_a_stage_change_is_recorded_on_the_timeline_with_both_stages():
+    # Given an active customer
+    customer = CustomerFactory(first_paid_at=NOW - 300 * DAY, last_paid_at=NOW - 10 * DAY)
+    lifecycle_refresh(now=NOW)
+    assert not TimelineEvent.objects.filter(customer=customer).exists()  # the first stage is not a change
+
+    # When 180 days pass without an order
+    changed = lifecycle_refresh(now=NOW + 170 * DAY)
+
+    # Then the customer is dormant and the timeline says so, once
+    customer.refresh_from_db()
+    event = TimelineEvent.objects.get(customer=customer, kind="lifecycle_changed")
+    assert changed == 1
+    assert customer.lifecycle_stage == "dormant"
+    assert customer.lifecycle_changed_at == NOW + 170 * DAY
+    assert event.data == {"from": "active", "to": "dormant"}
+    assert "→" in event.summary
+    assert lifecycle_refresh(now=NOW + 170 * DAY) == 0
+    assert TimelineEvent.objects.filter(customer=customer).count() == 1
+
+
+def test_the_thresholds_are_the_shops(thresholds):
+    thresholds.dormant_days = 60
+    thresholds.save()
+
+    assert stage_of(first_paid=NOW - 500 * DAY, last_paid=NOW - 60 * DAY) == "dormant"
+
+
+def test_only_the_given_customers_are_refreshed():
+    mine = CustomerFactory(first_paid_at=NOW - DAY, last_paid_at=NOW - DAY)
+    other = CustomerFactory(first_paid_at=NOW - DAY, last_paid_at=NOW - DAY)
+
+    lifecycle_refresh(now=NOW, customer_ids=[mine.pk])
+
+    mine.refresh_from_db()
+    other.refresh_from_db()
+    assert (mine.lifecycle_stage, other.lifecycle_stage) == ("new", "")

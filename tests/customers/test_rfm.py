@@ -1,0 +1,107 @@
+"""RFM scores: quintiles with ties, thresholds, customers without paid orders, the eight groups."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from customers.models import Customer, SegmentationSettings
+from customers.segmentation.rfm import rfm_refresh
+from tests.factories import CustomerFactory
+
+pytestmark = pytest.mark.django_db
+NOW = timezone.now()
+
+
+def paying(days_ago: int, orders: int, total: str, **kwargs) -> Customer:
+    return CustomerFactory(last_paid_at=NOW - timedelta(days=days_ago), first_paid_at=NOW - timedelta(days=900),
+                           paid_order_count=orders, order_count=orders, total_paid=Decimal(total), **kwargs)
+
+
+def scores(customer: Customer) -> tuple:
+    customer.refresh_from_db()
+    return customer.rfm_r, customer.rfm_f, customer.rfm_m
+
+
+def test_five_customers_with_distinct_values_get_one_score_each():
+    customers = [paying(days_ago=50 - i * 10, orders=i + 1, total=str(100 * (i + 1))) for i in range(5)]
+
+    rfm_refresh(now=NOW)
+
+    assert [scores(c) for c in customers] == [(s, s, s) for s in range(1, 6)]
+
+
+def test_tied_customers_always_get_the_same_score():
+    # Given 6 customers with one order and 4 with more: NTILE would split the six over two buckets
+    ones = [paying(days_ago=10, orders=1, total="100") for _ in range(6)]
+    more = [paying(days_ago=10, orders=n, total="100") for n in (2, 3, 4, 5)]
+
+    rfm_refresh(now=NOW)
+
+    f_scores = [scores(c)[1] for c in ones + more]
+    assert f_scores[:6] == [1] * 6
+    assert f_scores[6:] == [4, 4, 5, 5]  # ranks 6..9 of 10 → percent rank 0.67, 0.78, 0.89, 1.0
+
+
+def test_all_tied_customers_score_one_on_every_run():
+    customers = [paying(days_ago=5, orders=1, total="99") for _ in range(7)]
+
+    rfm_refresh(now=NOW)
+    first = [scores(c) for c in customers]
+    rfm_refresh(now=NOW)
+
+    assert first == [(1, 1, 1)] * 7
+    assert [scores(c) for c in customers] == first
+
+
+def test_a_customer_without_a_paid_order_gets_no_score_and_no_group():
+    paying(days_ago=1, orders=3, total="300")
+    prospect = CustomerFactory(order_count=2, paid_order_count=0, last_paid_at=None)
+    previously_scored = CustomerFactory(rfm_r=5, rfm_f=5, rfm_m=5, rfm_group="important_value")
+
+    rfm_refresh(now=NOW)
+
+    for customer in (prospect, previously_scored):
+        customer.refresh_from_db()
+        assert (customer.rfm_r, customer.rfm_f, customer.rfm_m, customer.rfm_group) == (None, None, None, "")
+
+
+def test_the_groups_split_each_score_at_three():
+    customers = [paying(days_ago=50 - i * 10, orders=i + 1, total=str(100 * (i + 1))) for i in range(5)]
+    mixed = paying(days_ago=1, orders=1, total="100000")  # recent and big spender, one order
+
+    rfm_refresh(now=NOW)
+
+    groups = [Customer.objects.get(pk=c.pk).rfm_group for c in customers + [mixed]]
+    assert groups[0] == "general_retain"
+    assert groups[-2] == "important_value"
+    assert Customer.objects.get(pk=mixed.pk).rfm_group == "important_develop"
+
+
+def test_threshold_mode_scores_by_the_shop_limits_inclusive():
+    SegmentationSettings.objects.create(
+        pk=1, rfm_mode="thresholds", rfm_r_days=[30, 90, 180, 365], rfm_f_orders=[2, 3, 5, 8],
+        rfm_m_amounts=[200, 500, 1000, 3000],
+    )
+    at_limits = paying(days_ago=30, orders=2, total="200")
+    past_limits = CustomerFactory(last_paid_at=NOW - timedelta(days=30, seconds=1), paid_order_count=1,
+                                  total_paid=Decimal("199.99"))
+    top = paying(days_ago=0, orders=8, total="3000")
+    bottom = paying(days_ago=400, orders=1, total="1")
+
+    rfm_refresh(now=NOW)
+
+    assert scores(at_limits) == (5, 2, 2)
+    assert scores(past_limits) == (4, 1, 1)
+    assert scores(top) == (5, 5, 5)
+    assert scores(bottom) == (1, 1, 1)
+
+
+def test_merged_away_customers_are_not_scored():
+    target = paying(days_ago=1, orders=1, total="100")
+    merged = paying(days_ago=1, orders=9, total="9000", merged_into=target)
+
+    rfm_refresh(now=NOW)
+
+    assert scores(merged) == (None, None, None)
