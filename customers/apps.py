@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class CustomersConfig(AppConfig):
     name = "customers"
     verbose_name = _("Customers")
+
+    def ready(self) -> None:
+        # Segment conditions other modules add to the builder's registry (here: notes written by the team).
+        from .note_conditions import register_note_conditions
+
+        register_note_conditions()
