@@ -1,8 +1,18 @@
 """Writes about customers. Other apps record on the customer timeline through `timeline_record`."""
 
-from django.db import IntegrityError, transaction
+import re
+import uuid
+from typing import Any
 
-from .models import Customer, TimelineEvent
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm.models import AuditEvent
+from crm.services import audit_record
+
+from .models import Customer, CustomerAddress, CustomerMerge, CustomerNote, CustomerTag, Order, Refund, TimelineEvent
 
 
 def timeline_record(
@@ -35,3 +45,280 @@ def timeline_record(
             return TimelineEvent.objects.create(**fields)
     except IntegrityError:
         return None
+
+
+# --- Profile: create, edit, notes, consent --------------------------------------------------------
+
+# Contact details: masked for everyone in lists and pages, shown raw only on a logged reveal.
+CONTACT_FIELDS = ("real_name", "phone", "email", "address")
+# What a person may edit by hand. Derived figures, segmentation and identity come from imports and rules.
+EDITABLE_FIELDS = (
+    "display_nick", "real_name", "gender", "birthday", "lunar_birthday_month", "lunar_birthday_day",
+    "phone", "email", "wangwang", "province", "city", "district", "address", "postcode",
+)
+PHONE_CHARS = re.compile(r"^\+?[0-9][0-9 -]{4,18}[0-9]$")
+
+
+def _validate_profile(values: dict[str, Any]) -> None:
+    """Rules a model field cannot say alone. Raises ValidationError keyed by field, as forms and the API show."""
+    errors: dict[str, list] = {}
+    phone = values.get("phone") or ""
+    if phone and not PHONE_CHARS.match(phone):
+        errors["phone"] = [_("Enter a phone number of digits (a leading + and spaces or dashes are fine).")]
+    birthday = values.get("birthday")
+    if birthday and birthday > timezone.localdate():
+        errors["birthday"] = [_("A birthday cannot be in the future.")]
+    month, day = values.get("lunar_birthday_month"), values.get("lunar_birthday_day")
+    if month is not None and not 1 <= month <= 12:
+        errors["lunar_birthday_month"] = [_("A lunar month is between 1 and 12.")]
+    if day is not None and not 1 <= day <= 30:
+        errors["lunar_birthday_day"] = [_("A lunar day is between 1 and 30.")]
+    if (month is None) != (day is None):
+        errors.setdefault("lunar_birthday_day", []).append(_("Give both the lunar month and day, or neither."))
+    if errors:
+        raise ValidationError(errors)
+
+
+def _phone_tail(phone: str) -> str:
+    digits = re.sub(r"\D", "", phone)
+    return digits[-4:] if len(digits) >= 4 else ""
+
+
+def customer_update(*, customer: Customer, data: dict[str, Any], actor=None) -> Customer:
+    """Change profile fields by hand. Records `customer_edited` with the names of the fields that changed
+    (never their values: the timeline is shown masked to everyone)."""
+    unknown = set(data) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError({name: [_("This field cannot be edited.")] for name in sorted(unknown)})
+    changed = [name for name, value in data.items() if getattr(customer, name) != value]
+    if not changed:
+        return customer
+    _validate_profile({name: getattr(customer, name) for name in EDITABLE_FIELDS} | data)
+    for name in changed:
+        setattr(customer, name, data[name])
+    if "phone" in changed:
+        customer.phone_tail = _phone_tail(customer.phone)
+        customer.phone_is_masked = "*" in customer.phone
+    customer.full_clean(validate_unique=False, validate_constraints=False)
+    with transaction.atomic():
+        customer.save(update_fields=[*changed, *(["phone_tail", "phone_is_masked"] if "phone" in changed else []),
+                                     "updated_at"])
+        timeline_record(
+            customer=customer, kind="customer_edited", actor=actor,
+            summary=_("Edited: %(fields)s") % {"fields": ", ".join(str(_field_label(n)) for n in changed)},
+            data={"fields": changed},
+        )
+    return customer
+
+
+def _field_label(name: str) -> str:
+    return Customer._meta.get_field(name).verbose_name
+
+
+def customer_create(*, data: dict[str, Any], actor=None, buyer_nick: str = "") -> Customer:
+    """A customer entered by hand (source manual). With a member name the identity key is the one imports use,
+    so a later order export of the same buyer lands on this customer instead of creating a second one."""
+    buyer_nick = buyer_nick.strip()
+    identity_key = f"nick:{buyer_nick}" if buyer_nick else f"manual:{uuid.uuid4().hex}"
+    if Customer.objects.filter(identity_key=identity_key).exists():
+        raise ValidationError({"buyer_nick": [_("A customer with this member name already exists.")]})
+    unknown = set(data) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError({name: [_("This field cannot be edited.")] for name in sorted(unknown)})
+    _validate_profile(data)
+    customer = Customer(identity_key=identity_key, buyer_nick=buyer_nick, source=Customer.Source.MANUAL, **data)
+    customer.phone_tail = _phone_tail(customer.phone)
+    customer.full_clean(validate_unique=False, validate_constraints=False)
+    with transaction.atomic():
+        customer.save()
+        timeline_record(customer=customer, kind="customer_created", actor=actor, summary=_("Entered by hand"))
+    return customer
+
+
+def customer_note_add(*, customer: Customer, author, body: str) -> CustomerNote:
+    body = body.strip()
+    if not body:
+        raise ValidationError({"body": [_("A note cannot be empty.")]})
+    with transaction.atomic():
+        note = CustomerNote.objects.create(customer=customer, author=author, body=body)
+        timeline_record(
+            customer=customer, kind="note_added", actor=author, summary=body[:120], data={"note_id": note.pk}
+        )
+    return note
+
+
+def customer_contact_reveal(*, customer: Customer, actor, reason: str) -> dict[str, str]:
+    """Show one customer's raw contact details to a manager, once, for a stated reason. Logged in the audit
+    trail and on the customer's timeline; returns the raw values for this one response."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": [_("Say why you need the contact details.")]})
+    if not (actor.has_perm("customers.reveal_pii") and actor.has_perm("customers.view_pii")):
+        raise PermissionDenied(_("Your role cannot reveal contact details."))
+    with transaction.atomic():
+        audit_record(actor=actor, action=AuditEvent.Action.REVEAL, object_type="customer",
+                     object_id=customer.pk, reason=reason)
+        timeline_record(customer=customer, kind="contact_revealed", actor=actor, summary=reason[:300])
+    return {name: getattr(customer, name) for name in CONTACT_FIELDS}
+
+
+def customer_opt_out(*, customer: Customer, actor=None, source: str = "") -> Customer:
+    """The customer asked for no more marketing. Idempotent: opting out twice records it once."""
+    if customer.opted_out:
+        return customer
+    customer.opted_out, customer.opted_out_at = True, timezone.now()
+    with transaction.atomic():
+        customer.save(update_fields=["opted_out", "opted_out_at", "updated_at"])
+        timeline_record(customer=customer, kind="opted_out", actor=actor, summary=source or _("Opted out"))
+    return customer
+
+
+def customer_consent_give(*, customer: Customer, source: str, actor=None) -> Customer:
+    """Record consent to marketing, where it came from and when. Consent also lifts an earlier opt-out."""
+    source = source.strip()
+    if not source:
+        raise ValidationError({"consent_source": [_("Say where the consent came from.")]})
+    customer.marketing_consent, customer.consent_source, customer.consent_at = True, source[:100], timezone.now()
+    customer.opted_out, customer.opted_out_at = False, None
+    with transaction.atomic():
+        customer.save(update_fields=["marketing_consent", "consent_source", "consent_at", "opted_out",
+                                     "opted_out_at", "updated_at"])
+        timeline_record(customer=customer, kind="consent_given", actor=actor, summary=source[:300])
+    return customer
+
+
+# --- Merge ----------------------------------------------------------------------------------------
+
+# What moves from the merged-away customer to the one that stays, in the order it is moved back on undo.
+# Rows that would collide with the target's own (the same address fingerprint, tag, or timeline dedupe key)
+# stay with the source: the target already has that fact, and undo then restores exactly what moved.
+MERGE_MOVES = ("orders", "refunds", "addresses", "notes", "timeline", "tags")
+
+
+def _movable(kind: str, *, source_id: int, target_id: int) -> list[int]:
+    if kind == "orders":
+        return list(Order.objects.filter(customer_id=source_id).values_list("id", flat=True))
+    if kind == "refunds":
+        return list(Refund.objects.filter(customer_id=source_id).values_list("id", flat=True))
+    if kind == "notes":
+        return list(CustomerNote.objects.filter(customer_id=source_id).values_list("id", flat=True))
+    if kind == "addresses":
+        taken = CustomerAddress.objects.filter(customer_id=target_id).values("fingerprint")
+        qs = CustomerAddress.objects.filter(customer_id=source_id).exclude(fingerprint__in=taken)
+        return list(qs.values_list("id", flat=True))
+    if kind == "timeline":
+        taken = TimelineEvent.objects.filter(customer_id=target_id, dedupe_key__isnull=False).values("dedupe_key")
+        qs = TimelineEvent.objects.filter(customer_id=source_id).exclude(dedupe_key__in=taken)
+        return list(qs.values_list("id", flat=True))
+    taken = CustomerTag.objects.filter(customer_id=target_id).values("tag_id")
+    return list(CustomerTag.objects.filter(customer_id=source_id).exclude(tag_id__in=taken)
+                .values_list("id", flat=True))
+
+
+MERGE_MODELS = {
+    "orders": Order, "refunds": Refund, "addresses": CustomerAddress, "notes": CustomerNote,
+    "timeline": TimelineEvent, "tags": CustomerTag,
+}
+
+
+def _move(kind: str, ids: list[int], *, from_id: int, to_id: int) -> int:
+    model = MERGE_MODELS[kind]
+    moved = 0
+    for start in range(0, len(ids), 5000):  # bounded IN lists (SQLite caps bound parameters)
+        moved += model.objects.filter(id__in=ids[start:start + 5000], customer_id=from_id).update(customer_id=to_id)
+    return moved
+
+
+def _refresh_derived(customer_ids: list[int]) -> None:
+    """Recompute order figures and segmentation for the customers a merge touched."""
+    from customers.segmentation.services import segmentation_refresh
+    from customers.stats import customer_stats_refresh
+
+    customer_stats_refresh(customer_ids=customer_ids)
+    segmentation_refresh(customer_ids=customer_ids)
+
+
+def customer_merge(*, source: Customer, target: Customer, actor=None) -> CustomerMerge:
+    """Merge `source` (a duplicate) into `target`: its orders, refunds, addresses, notes, timeline and tags
+    move; `source` stays as a row with `merged_into` set. `CustomerMerge.moved` keeps the moved ids so
+    `customer_unmerge` restores exactly. Logged in the audit trail and on both timelines."""
+    if source.pk == target.pk:
+        raise ValidationError({"source": [_("A customer cannot be merged into itself.")]})
+    with transaction.atomic():
+        # Lock both rows in id order, so two merges of the same pair cannot interleave or deadlock.
+        locked = {c.pk: c for c in Customer.objects.select_for_update().filter(pk__in=[source.pk, target.pk])
+                  .order_by("pk")}
+        source, target = locked[source.pk], locked[target.pk]
+        if source.merged_into_id or target.merged_into_id:
+            raise ValidationError({"source": [_("Only customers that are not merged already can be merged.")]})
+        moved = {}
+        for kind in MERGE_MOVES:
+            moved[kind] = _movable(kind, source_id=source.pk, target_id=target.pk)
+            _move(kind, moved[kind], from_id=source.pk, to_id=target.pk)
+        source.merged_into = target
+        source.save(update_fields=["merged_into", "updated_at"])
+        merge = CustomerMerge.objects.create(source=source, target=target, merged_by=_user(actor), moved=moved)
+        counts = {kind: len(ids) for kind, ids in moved.items()}
+        audit_record(actor=actor, action=AuditEvent.Action.MERGE, object_type="customer", object_id=target.pk,
+                     detail={"merge_id": merge.pk, "source_id": source.pk, "target_id": target.pk, "moved": counts})
+        summary = _("%(source)s merged into %(target)s") % {"source": source.display_name,
+                                                            "target": target.display_name}
+        for customer in (target, source):
+            timeline_record(customer=customer, kind="customer_merged", actor=actor, summary=summary,
+                            data={"merge_id": merge.pk, "moved": counts})
+        _refresh_derived([source.pk, target.pk])
+    return merge
+
+
+def customer_unmerge(*, merge: CustomerMerge, actor=None) -> CustomerMerge:
+    """Undo a merge: exactly the rows that moved go back, and the source is active again."""
+    with transaction.atomic():
+        merge = CustomerMerge.objects.select_for_update().get(pk=merge.pk)
+        if merge.undone_at:
+            raise ValidationError(_("This merge was undone already."))
+        source = Customer.objects.select_for_update().get(pk=merge.source_id)
+        target = Customer.objects.select_for_update().get(pk=merge.target_id)
+        if target.merged_into_id:
+            raise ValidationError(_("The customer this was merged into was merged on; undo that merge first."))
+        for kind in reversed(MERGE_MOVES):
+            _move(kind, merge.moved.get(kind, []), from_id=target.pk, to_id=source.pk)
+        source.merged_into = None
+        source.save(update_fields=["merged_into", "updated_at"])
+        merge.undone_at = timezone.now()
+        merge.save(update_fields=["undone_at"])
+        audit_record(actor=actor, action=AuditEvent.Action.UNMERGE, object_type="customer", object_id=target.pk,
+                     detail={"merge_id": merge.pk, "source_id": source.pk, "target_id": target.pk})
+        summary = _("Merge of %(source)s into %(target)s undone") % {"source": source.display_name,
+                                                                     "target": target.display_name}
+        for customer in (target, source):
+            timeline_record(customer=customer, kind="merge_undone", actor=actor, summary=summary,
+                            data={"merge_id": merge.pk})
+        _refresh_derived([source.pk, target.pk])
+    return merge
+
+
+def _user(actor):
+    return actor if getattr(actor, "is_authenticated", False) else None
+
+
+# --- Export ---------------------------------------------------------------------------------------
+
+EXPORT_FORMATS = ("csv", "xlsx")
+
+
+def customer_export(*, actor, queryset, filters: dict, file_format: str):
+    """Write the customers of `queryset` (the list's current filter) to a CSV or XLSX file and log who
+    exported what: the filter and the row count land in the audit trail. Contact details are raw only for a
+    role that may see them. Returns (file, row count)."""
+    from .resources import CustomerResource, write_csv, write_xlsx
+
+    if file_format not in EXPORT_FORMATS:
+        raise ValidationError({"format": [_("Choose CSV or XLSX.")]})
+    if not actor.has_perm("customers.export_customer"):
+        raise PermissionDenied(_("Your role cannot export customers."))
+    resource = CustomerResource(mask_contact=not actor.has_perm("customers.view_pii"))
+    writer = write_csv if file_format == "csv" else write_xlsx
+    out, count = writer(resource, queryset)
+    audit_record(actor=actor, action=AuditEvent.Action.EXPORT, object_type="customer",
+                 detail={"format": file_format, "filter": filters, "rows": count})
+    return out, count

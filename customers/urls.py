@@ -5,6 +5,15 @@ from . import views
 app_name = "customers"
 urlpatterns = [
     path("", views.customer_list, name="list"),
+    path("export/", views.customer_export, name="export"),
+    path("<int:pk>/", views.customer_detail, name="detail"),
+    path("<int:pk>/edit/", views.customer_edit, name="edit"),
+    path("<int:pk>/notes/", views.customer_note_add, name="note-add"),
+    path("<int:pk>/reveal/", views.customer_reveal, name="reveal"),
+    path("<int:pk>/merge/", views.customer_merge, name="merge"),
+    path("merges/<int:pk>/undo/", views.merge_undo, name="merge-undo"),
+    path("orders/", views.order_list, name="orders"),
+    path("orders/<int:pk>/", views.order_detail, name="order-detail"),
     path("import/", views.import_upload, name="import"),
     path("segments/", views.segment_list, name="segments"),
 ]

@@ -1,0 +1,172 @@
+"""The customer and order filters, shared by the HTML list, the export, the API and bulk tagging.
+
+Which filters are cheap at a million customers: phone tail, region and the default recency order use
+indexes; the tier is a foreign key (indexed); tags go through the (tag, customer) index in an EXISTS.
+Spend, order-count and name-substring filters have no index on purpose (each index slows every import);
+the page LIMIT bounds them, since the scan stops as soon as a page of matches is found.
+"""
+
+from datetime import datetime, time, timedelta
+
+import django_filters
+from django import forms
+from django.db.models import Exists, F, OuterRef, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .models import Customer, CustomerTag, Order, OrderStatus, Tag, Tier
+
+# Sort keys the list and the API accept → the ORDER BY. Every ordering ends in id so pages are stable.
+# The two recency orders are exactly the index `customer_last_paid_desc` read forwards and backwards.
+CUSTOMER_SORTS = {
+    "-last_paid": (F("last_paid_at").desc(nulls_last=True), "id"),
+    "last_paid": (F("last_paid_at").asc(nulls_first=True), "-id"),
+    "-total_paid": ("-total_paid", "id"),
+    "total_paid": ("total_paid", "id"),
+    "-orders": ("-order_count", "id"),
+    "orders": ("order_count", "id"),
+    "-id": ("-id",),
+    "id": ("id",),
+}
+DEFAULT_SORT = "-last_paid"
+SORT_LABELS = {
+    "-last_paid": _("Last paid, newest first"),
+    "last_paid": _("Last paid, oldest first"),
+    "-total_paid": _("Total paid, highest first"),
+    "total_paid": _("Total paid, lowest first"),
+    "-orders": _("Orders, most first"),
+    "orders": _("Orders, fewest first"),
+    "-id": _("Newest customers first"),
+    "id": _("Oldest customers first"),
+}
+
+# The stages the segmentation layer assigns (customers/segmentation/lifecycle.py); this copy is only a
+# fallback so the filter still renders if that module cannot be imported.
+FALLBACK_LIFECYCLE_STAGES = [
+    ("prospect", _("Prospect")),
+    ("new", _("New")),
+    ("active", _("Active")),
+    ("dormant", _("Dormant")),
+    ("churned", _("Churned")),
+]
+
+
+def lifecycle_choices():
+    try:
+        from customers.segmentation.lifecycle import STAGES
+    except ImportError:
+        return FALLBACK_LIFECYCLE_STAGES
+    return list(STAGES.items())
+
+
+def start_of_day(day):
+    """Midnight of `day` in the shop's time zone, so a date filter compares a plain indexed datetime."""
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class CustomerFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_search", label=_("Search"))
+    province = django_filters.CharFilter(label=_("Province"))
+    city = django_filters.CharFilter(label=_("City"))
+    tier = django_filters.ModelChoiceFilter(queryset=Tier.objects.all(), label=_("Tier"))
+    tags = django_filters.ModelMultipleChoiceFilter(
+        queryset=Tag.objects.all(), method="filter_tags", label=_("Tags"),
+        help_text=_("Customers with any of these tags."),
+    )
+    lifecycle = django_filters.ChoiceFilter(
+        field_name="lifecycle_stage", choices=lifecycle_choices, label=_("Lifecycle stage")
+    )
+    spend_min = django_filters.NumberFilter(field_name="total_paid", lookup_expr="gte", label=_("Spent at least"))
+    spend_max = django_filters.NumberFilter(field_name="total_paid", lookup_expr="lte", label=_("Spent at most"))
+    orders_min = django_filters.NumberFilter(field_name="order_count", lookup_expr="gte", label=_("Orders, at least"))
+    orders_max = django_filters.NumberFilter(field_name="order_count", lookup_expr="lte", label=_("Orders, at most"))
+    paid_after = django_filters.DateFilter(method="filter_paid_after", label=_("Last paid on or after"),
+                                           widget=DateInput)
+    paid_before = django_filters.DateFilter(method="filter_paid_before", label=_("Last paid on or before"),
+                                            widget=DateInput)
+    sort = django_filters.ChoiceFilter(choices=list(SORT_LABELS.items()), method="filter_sort",
+                                       label=_("Sort by"), empty_label=None)
+
+    class Meta:
+        model = Customer
+        fields = []
+
+    def __init__(self, data=None, queryset=None, **kwargs):
+        if queryset is None:
+            queryset = Customer.objects.active()
+        super().__init__(data, queryset=queryset, **kwargs)
+        for name in ("spend_min", "spend_max", "orders_min", "orders_max"):
+            self.filters[name].field.widget.attrs["min"] = 0
+
+    @property
+    def qs(self):
+        qs = super().qs
+        # The sort filter runs only when given; order by the default otherwise.
+        if not qs.query.order_by:
+            qs = qs.order_by(*CUSTOMER_SORTS[DEFAULT_SORT])
+        return qs
+
+    def filter_search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        digits = value.replace(" ", "").replace("-", "")
+        if digits.isdigit() and len(digits) == 4:
+            return queryset.filter(phone_tail=digits)
+        if digits.isdigit() and len(digits) >= 7:
+            # A whole number: narrow by the indexed tail first, then match the end of the stored phone.
+            return queryset.filter(phone_tail=digits[-4:], phone__endswith=digits)
+        return queryset.filter(
+            Q(identity_key=f"nick:{value}")  # the exact member name, through the unique index
+            | Q(buyer_nick__icontains=value)
+            | Q(display_nick__icontains=value)
+            | Q(real_name__icontains=value)
+        )
+
+    def filter_tags(self, queryset, name, value):
+        if not value:
+            return queryset
+        tagged = CustomerTag.objects.filter(customer=OuterRef("pk"), tag__in=value)
+        return queryset.filter(Exists(tagged))
+
+    def filter_paid_after(self, queryset, name, value):
+        return queryset.filter(last_paid_at__gte=start_of_day(value))
+
+    def filter_paid_before(self, queryset, name, value):
+        return queryset.filter(last_paid_at__lt=start_of_day(value + timedelta(days=1)))
+
+    def filter_sort(self, queryset, name, value):
+        return queryset.order_by(*CUSTOMER_SORTS.get(value, CUSTOMER_SORTS[DEFAULT_SORT]))
+
+
+class OrderFilter(django_filters.FilterSet):
+    customer = django_filters.NumberFilter(field_name="customer_id", label=_("Customer id"))
+    order_no = django_filters.CharFilter(label=_("Order number"))
+    status = django_filters.MultipleChoiceFilter(choices=OrderStatus.choices, label=_("Status"))
+    paid_after = django_filters.DateFilter(method="filter_paid_after", label=_("Paid on or after"), widget=DateInput)
+    paid_before = django_filters.DateFilter(method="filter_paid_before", label=_("Paid on or before"),
+                                            widget=DateInput)
+    ordered_after = django_filters.DateFilter(method="filter_ordered_after", label=_("Ordered on or after"),
+                                              widget=DateInput)
+    ordered_before = django_filters.DateFilter(method="filter_ordered_before", label=_("Ordered on or before"),
+                                               widget=DateInput)
+
+    class Meta:
+        model = Order
+        fields = []
+
+    def filter_paid_after(self, queryset, name, value):
+        return queryset.filter(paid_at__gte=start_of_day(value))
+
+    def filter_paid_before(self, queryset, name, value):
+        return queryset.filter(paid_at__lt=start_of_day(value + timedelta(days=1)))
+
+    def filter_ordered_after(self, queryset, name, value):
+        return queryset.filter(ordered_at__gte=start_of_day(value))
+
+    def filter_ordered_before(self, queryset, name, value):
+        return queryset.filter(ordered_at__lt=start_of_day(value + timedelta(days=1)))

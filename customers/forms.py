@@ -1,0 +1,66 @@
+"""Forms validate; the services in customers/services.py write."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import Customer
+from .services import CONTACT_FIELDS, EDITABLE_FIELDS
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class CustomerForm(forms.ModelForm):
+    """Edit a customer's profile. Contact fields (name, phone, email, address) are write-only: the form never
+    shows their stored values (nobody sees them raw on a page without a logged reveal), so a blank contact
+    field means "keep what is stored"."""
+
+    class Meta:
+        model = Customer
+        fields = list(EDITABLE_FIELDS)
+        widgets = {"birthday": DateInput}
+
+    def __init__(self, *args, masked: dict[str, str] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        masked = masked or {}
+        for name in CONTACT_FIELDS:
+            self.initial[name] = ""
+            self.fields[name].required = False
+            self.fields[name].help_text = _("Leave blank to keep the current value.")
+            if masked.get(name):
+                self.fields[name].widget.attrs["placeholder"] = masked[name]
+
+    def changes(self) -> dict:
+        """The cleaned values to hand to `customer_update`: blank contact fields are left out."""
+        data = dict(self.cleaned_data)
+        for name in CONTACT_FIELDS:
+            if not data.get(name):
+                data.pop(name, None)
+        return data
+
+    def _post_clean(self):
+        # The model is validated by the service (customer_update), with the blank-means-keep rule applied.
+        pass
+
+
+class CustomerNoteForm(forms.Form):
+    body = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
+
+
+class RevealForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"), max_length=500,
+        help_text=_("Why you need this customer's contact details. It is logged."),
+    )
+
+
+class MergePickForm(forms.Form):
+    other = forms.CharField(
+        label=_("Duplicate customer"), max_length=100,
+        help_text=_("Its id (#123) or exact member name. It is merged into this customer."),
+    )
+
+
+class MergeConfirmForm(forms.Form):
+    source = forms.IntegerField(widget=forms.HiddenInput)

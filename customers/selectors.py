@@ -1,0 +1,138 @@
+"""Reads shared by the HTML views, the export and the API."""
+
+from dataclasses import dataclass, field
+
+from django.db.models import F, Prefetch, Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from crm.pii import mask_address, mask_name, mask_phone
+
+from .filters import CustomerFilter, OrderFilter
+from .models import Customer, CustomerMerge, CustomerNote, Order, OrderLine, Refund, TimelineEvent
+
+DETAIL_ORDERS = 50  # the customer page shows the latest orders; the order list has the rest
+DETAIL_TIMELINE = 100
+
+
+def customer_filter(*, params, queryset: QuerySet | None = None) -> CustomerFilter:
+    """The filtered, sorted active customers for list, export and API (`.qs`), with the form to show."""
+    base = queryset if queryset is not None else Customer.objects.active()
+    return CustomerFilter(params, queryset=base.select_related("tier").prefetch_related("tags"))
+
+
+def customer_get(*, user, pk: int) -> Customer:
+    """The one access helper for a customer page: every role that can view customers sees every customer
+    (the shop is one team); what differs by role is masking, applied when showing."""
+    return get_object_or_404(Customer.objects.select_related("tier", "merged_into"), pk=pk)
+
+
+def customer_find(*, term: str) -> Customer | None:
+    """A customer picked by hand: `#123` or `123` is an id; anything else is the exact member name."""
+    term = term.strip().lstrip("#")
+    if not term:
+        return None
+    if term.isdigit():
+        found = Customer.objects.filter(pk=int(term)).first()
+        if found:
+            return found
+    return (
+        Customer.objects.filter(identity_key=f"nick:{term}").first()
+        or Customer.objects.active().filter(buyer_nick=term).order_by("id").first()
+    )
+
+
+@dataclass
+class CustomerDetail:
+    customer: Customer
+    addresses: list = field(default_factory=list)
+    orders: list = field(default_factory=list)
+    has_more_orders: bool = False
+    refunds: list = field(default_factory=list)
+    timeline: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+    merges: list = field(default_factory=list)
+
+
+def customer_detail(*, customer: Customer) -> CustomerDetail:
+    """Everything the customer page shows, in a fixed number of queries."""
+    orders = list(
+        Order.objects.filter(customer=customer)
+        .order_by(F("paid_at").desc(nulls_last=True), "-id")  # index order_customer_paid
+        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("line_key")))[: DETAIL_ORDERS + 1]
+    )
+    return CustomerDetail(
+        customer=customer,
+        addresses=list(customer.addresses.order_by(F("last_seen_at").desc(nulls_last=True), "id")),
+        orders=orders[:DETAIL_ORDERS],
+        has_more_orders=len(orders) > DETAIL_ORDERS,
+        refunds=list(Refund.objects.filter(customer=customer).order_by(F("applied_at").desc(nulls_last=True), "-id")),
+        timeline=list(TimelineEvent.objects.filter(customer=customer).select_related("actor")[:DETAIL_TIMELINE]),
+        notes=list(CustomerNote.objects.filter(customer=customer).select_related("author")),
+        merges=list(
+            CustomerMerge.objects.filter(Q(target=customer) | Q(source=customer))
+            .select_related("source", "target", "merged_by")
+        ),
+    )
+
+
+def order_filter(*, params, queryset: QuerySet | None = None) -> OrderFilter:
+    base = queryset if queryset is not None else Order.objects.all()
+    return OrderFilter(params, queryset=base.select_related("customer").order_by("-id"))
+
+
+def order_get(*, user, pk: int) -> Order:
+    return get_object_or_404(
+        Order.objects.select_related("customer").prefetch_related(
+            Prefetch("lines", queryset=OrderLine.objects.order_by("line_key")), "refunds"
+        ),
+        pk=pk,
+    )
+
+
+# --- Masking --------------------------------------------------------------------------------------
+# Contact details are masked for everyone by default (managers included); a manager sees them raw only in
+# the one response that follows a logged reveal (customers.services.customer_contact_reveal).
+
+
+def mask_email(email: str) -> str:
+    if not email or "@" not in email:
+        return "****" if email else ""
+    local, domain = email.split("@", 1)
+    return f"{local[:1]}***@{domain}"
+
+
+def customer_contact(customer: Customer, *, raw: dict | None = None) -> dict[str, str]:
+    """What to show for a customer's contact fields: the revealed raw values, or masked ones."""
+    if raw is not None:
+        return {name: raw.get(name, "") for name in ("real_name", "phone", "email", "address")}
+    return {
+        "real_name": mask_name(customer.real_name),
+        "phone": mask_phone(customer.phone),
+        "email": mask_email(customer.email),
+        "address": _mask_street(customer.address),
+    }
+
+
+def _mask_street(detail: str) -> str:
+    # Customer and shipping-address rows keep province/city/district in their own fields (shown as they are);
+    # the street part is hidden whole, since it may hold anything from a building to a room number.
+    return "****" if detail else ""
+
+
+def receiver_contact(obj, *, raw: bool = False) -> dict[str, str]:
+    """Receiver name/phone/address of an order or a shipping address, masked unless `raw`."""
+    name = obj.receiver_name
+    if isinstance(obj, Order):
+        phone, address, masked_address = obj.receiver_phone, obj.receiver_address, mask_address(obj.receiver_address)
+    else:  # a CustomerAddress: the street detail only, its region is in separate fields
+        phone, address, masked_address = obj.phone, obj.detail, _mask_street(obj.detail)
+    if raw:
+        return {"name": name, "phone": phone, "address": address}
+    return {"name": mask_name(name), "phone": mask_phone(phone), "address": masked_address}
+
+
+def merge_preview(*, source: Customer, target: Customer) -> dict[str, int]:
+    """How many rows of each kind a merge of `source` into `target` would move."""
+    from .services import MERGE_MOVES, _movable
+
+    return {kind: len(_movable(kind, source_id=source.pk, target_id=target.pk)) for kind in MERGE_MOVES}
