@@ -36,7 +36,9 @@ def test_the_customer_page_shows_profile_addresses_orders_with_lines_refunds_tim
     assert str(response.context["detail"].timeline[0].label) != "order_imported"  # labelled, not the raw kind
 
 
-def test_the_customer_page_runs_the_same_number_of_queries_however_many_orders(client_for, agent, django_assert_max_num_queries):
+def test_the_customer_page_runs_the_same_number_of_queries_however_many_orders(
+    client_for, agent, django_assert_max_num_queries
+):
     customer = CustomerFactory()
     for _ in range(20):
         OrderLineFactory(order=OrderFactory(customer=customer))
@@ -105,7 +107,9 @@ def test_the_edit_form_never_shows_the_stored_phone_and_a_blank_contact_field_ke
 def test_the_edit_form_refuses_invalid_values_with_a_field_error(field, value, client_for, staff):
     customer = CustomerFactory(display_nick="原样")
 
-    response = client_for(staff).post(reverse("customers:edit", args=[customer.pk]), {"display_nick": "改了", field: value})
+    url = reverse("customers:edit", args=[customer.pk])
+
+    response = client_for(staff).post(url, {"display_nick": "改了", field: value})
 
     customer.refresh_from_db()
     assert response.status_code == 200
