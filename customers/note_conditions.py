@@ -10,7 +10,8 @@ from django.utils.translation import gettext_lazy as _
 def _note_written(operator: str, days: int, ctx) -> Q:
     from .models import CustomerNote
 
-    recent = Exists(CustomerNote.objects.filter(customer=OuterRef("pk"), created_at__gte=ctx.now - timedelta(days=days)))
+    since = ctx.now - timedelta(days=days)
+    recent = Exists(CustomerNote.objects.filter(customer=OuterRef("pk"), created_at__gte=since))
     return Q(recent) if operator == "within_days" else ~Q(recent)
 
 
