@@ -124,5 +124,5 @@ def _compile_group(node: dict, ctx: Context) -> Q:
 
 def _compile_condition(node: dict, ctx: Context) -> Q:
     condition = REGISTRY[node["field"]]
-    value = clean_value(condition, node["operator"], node["value"])
+    value = clean_value(condition, node["operator"], node["value"], check_choices=False)
     return condition.build(node["operator"], value, ctx)

@@ -130,8 +130,9 @@ def _date(value) -> dt.date:
         raise ConditionError(_("Enter a date as YYYY-MM-DD.")) from None
 
 
-def clean_value(condition: Condition, operator: str, value):
-    """The value in its Python type, or ConditionError with a message for the user."""
+def clean_value(condition: Condition, operator: str, value, *, check_choices: bool = True):
+    """The value in its Python type, or ConditionError with a message for the user. `check_choices=False`
+    skips looking closed choices up again (for a definition validated a moment ago)."""
     shape = OPERATORS[operator][1]
     if shape == "none":
         return None
@@ -140,12 +141,12 @@ def clean_value(condition: Condition, operator: str, value):
         if days < 0 or days > 36500:
             raise ConditionError(_("Enter a number of days between 0 and 36500."))
         return days
-    if shape == "text":
+    if shape == "text" or (condition.kind == "text" and shape == "scalar"):
         if not isinstance(value, str) or not value.strip() or len(value) > 200:
             raise ConditionError(_("Enter some text (at most 200 characters)."))
         return value.strip()
     if shape == "list":
-        return _clean_list(condition, value)
+        return _clean_list(condition, value, check_choices=check_choices)
     if condition.kind == "date":
         if shape == "pair":
             lo, hi = _pair(value, _date)
@@ -165,13 +166,15 @@ def _pair(value, convert):
     return lo, hi
 
 
-def _clean_list(condition: Condition, value) -> list:
+def _clean_list(condition: Condition, value, *, check_choices: bool = True) -> list:
     if not isinstance(value, list) or not value or len(value) > 500:
         raise ConditionError(_("Choose at least one value."))
     if not all(isinstance(v, str | int) and not isinstance(v, bool) for v in value):
         raise ConditionError(_("Choose values from the list."))
     if condition.choices is None or not condition.closed_choices:
         return [str(v) for v in value]
+    if not check_choices:
+        return value
     allowed = {str(key): key for key, _label in condition.choices()}
     unknown = [v for v in value if str(v) not in allowed]
     if unknown:
