@@ -1,4 +1,11 @@
-"""`manage.py seed_demo`: the demo shop's accounts (one per role) and a realistic customer base."""
+"""`manage.py seed_demo`: the demo shop's accounts (one per role) and a realistic customer base.
+
+The customer base comes in the way a real shop's does: customers/demo.py writes a seller-centre 订单报表 + 宝贝报表 +
+退款管理 export into var/demo/ (kept, so that they can be tried on the upload page too), and the real importer
+reads them. Running the command again writes the same files and imports them again, which changes nothing.
+"""
+
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -6,6 +13,10 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 
 from crm.demo_accounts import DEMO_ACCOUNTS
+from customers.demo import demo_exports_write
+from customers.models import Customer
+
+DEMO_SEED = 2024
 
 
 def demo_accounts_create() -> None:
@@ -22,15 +33,61 @@ def demo_accounts_create() -> None:
             user.groups.add(Group.objects.get(name=account.role))
 
 
+def demo_shop_create(*, orders: int, buyers: int, directory: Path, seed: int = DEMO_SEED, progress=None) -> dict:
+    """Write the demo shop's exports into `directory` and import them; return the importer's summary."""
+    from customers.importing import import_files  # the real import path, as an upload or import_orders takes
+
+    for old in directory.glob("*Export*.csv"):  # yesterday's files carry another timestamp in their names
+        old.unlink()
+    export = demo_exports_write(directory=directory, orders=orders, buyers=buyers, seed=seed)
+    summary = import_files(export.paths, progress=progress)
+    try:
+        from customers.segmentation.services import segmentation_refresh
+    except ImportError:  # segmentation not installed in this build: the customer base stands without it
+        return summary
+    segmentation_refresh()
+    return summary
+
+
 class Command(BaseCommand):
     help = "Load the demo shop: one login per role and a few thousand customers with orders."
 
     def add_arguments(self, parser):
-        parser.add_argument("--orders", type=int, default=6000)
+        parser.add_argument("--orders", type=int, default=6000, help="Orders in the demo shop (0: logins only).")
+        parser.add_argument("--buyers", type=int, help="Buyers among them (default: one per four orders).")
+        parser.add_argument("--seed", type=int, default=DEMO_SEED, help="Another seed, another shop.")
+        parser.add_argument("--directory", type=Path, default=settings.VAR_DIR / "demo",
+                            help="Where the generated exports are written (default: var/demo).")
         parser.add_argument("--force", action="store_true", help="Allow on a deployment with DEBUG off.")
 
-    def handle(self, *args, orders, force, **options):
+    def handle(self, *args, orders, buyers, seed, directory, force, **options):
         if not settings.DEBUG and not force:
             raise CommandError("seed_demo creates well-known passwords; refusing with DEBUG off (use --force).")
         demo_accounts_create()
         self.stdout.write(self.style.SUCCESS(f"Demo accounts ready: {', '.join(a.username for a in DEMO_ACCOUNTS)}"))
+        if orders <= 0:
+            return
+        buyers = buyers or max(1, orders // 4)
+        if not _importer_available():
+            self.stderr.write("The order importer is not installed yet: the demo shop was not loaded.")
+            return
+        self.stdout.write(f"Writing and importing the demo shop ({orders} orders, {buyers} buyers) ...")
+        summary = demo_shop_create(orders=orders, buyers=buyers, directory=directory, seed=seed)
+        errors = sum(len(f.get("errors", [])) for f in _file_summaries(summary))
+        self.stdout.write(self.style.SUCCESS(
+            f"Demo shop ready: {Customer.objects.count()} customers; exports in {directory}"
+            + (f" ({errors} rows reported as errors)" if errors else "")
+        ))
+
+
+def _importer_available() -> bool:
+    try:
+        from customers.importing import import_files  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _file_summaries(summary: dict) -> list[dict]:
+    files = summary.get("files", [])
+    return list(files.values()) if isinstance(files, dict) else list(files)
