@@ -69,7 +69,10 @@ class DateInput(forms.DateInput):
 
 
 class CustomerFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="filter_search", label=_("Search"))
+    q = django_filters.CharFilter(
+        method="filter_search", label=_("Search"),
+        help_text=_("Part of the member name, nickname or real name; the phone's last 4 digits; or the whole phone."),
+    )
     province = django_filters.CharFilter(label=_("Province"))
     city = django_filters.CharFilter(label=_("City"))
     tier = django_filters.ModelChoiceFilter(queryset=Tier.objects.all(), label=_("Tier"))

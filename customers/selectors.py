@@ -80,13 +80,15 @@ def order_filter(*, params, queryset: QuerySet | None = None) -> OrderFilter:
     return OrderFilter(params, queryset=base.select_related("customer").order_by("-id"))
 
 
-def order_get(*, user, pk: int) -> Order:
-    return get_object_or_404(
-        Order.objects.select_related("customer").prefetch_related(
-            Prefetch("lines", queryset=OrderLine.objects.order_by("line_key")), "refunds"
-        ),
-        pk=pk,
+def order_get_queryset() -> QuerySet:
+    """Orders with what an order page shows: the customer, lines in their order, refunds."""
+    return Order.objects.select_related("customer").prefetch_related(
+        Prefetch("lines", queryset=OrderLine.objects.order_by("line_key")), "refunds"
     )
+
+
+def order_get(*, user, pk: int) -> Order:
+    return get_object_or_404(order_get_queryset(), pk=pk)
 
 
 # --- Masking --------------------------------------------------------------------------------------
