@@ -43,6 +43,20 @@ EXPECTED = {
     "staff:edit": (lambda: {"pk": _any_user_pk()}, SUPERUSER_ONLY),
     "staff:password": (lambda: {"pk": _any_user_pk()}, SUPERUSER_ONLY),
     "customers:list": (None, CUSTOMERS_READ),
+    "customers:detail": (lambda: {"pk": _a_customer_pk()}, CUSTOMERS_READ),
+    "customers:edit": (lambda: {"pk": _a_customer_pk()}, row(LOGIN, 403, 403, 200, 200)),
+    "customers:export": (None, MANAGER_ONLY),  # a GET downloads the CSV (and is logged)
+    "customers:merge": (lambda: {"pk": _a_customer_pk()}, row(LOGIN, 403, 403, 200, 200)),
+    "customers:merge-undo": (lambda: {"pk": 1}, row(LOGIN, 403, 403, 405, 405)),  # POST only
+    "customers:note-add": (lambda: {"pk": _a_customer_pk()}, row(LOGIN, 403, 405, 405, 405)),  # POST only
+    "customers:reveal": (lambda: {"pk": _a_customer_pk()}, row(LOGIN, 403, 403, 403, 405)),  # POST, managers
+    "customers:orders": (None, CUSTOMERS_READ),
+    "customers:order-detail": (lambda: {"pk": _an_order_pk()}, CUSTOMERS_READ),
+    "customer-list": (None, API_CUSTOMERS_READ),
+    "customer-detail": (lambda: {"pk": _a_customer_pk()}, API_CUSTOMERS_READ),
+    "customer-reveal": (lambda: {"pk": _a_customer_pk()}, row(API_ANON, 403, 405, 405, 405)),  # POST only
+    "order-list": (None, API_CUSTOMERS_READ),
+    "order-detail": (lambda: {"pk": _an_order_pk()}, API_CUSTOMERS_READ),
     "customers:import": (None, MARKETING),
     "customers:segments": (None, MARKETING),
     "campaigns:index": (None, MARKETING),
@@ -55,6 +69,18 @@ EXPECTED = {
 }
 
 IGNORED_NAMESPACES = ("admin",)  # Django's admin guards itself (is_staff)
+
+
+def _a_customer_pk() -> int:
+    from customers.models import Customer
+
+    return Customer.objects.order_by("pk").first().pk
+
+
+def _an_order_pk() -> int:
+    from customers.models import Order
+
+    return Order.objects.order_by("pk").first().pk
 
 
 def _any_user_pk() -> int:
