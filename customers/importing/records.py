@@ -1,0 +1,105 @@
+"""From cleaned columns to the values our tables hold: status, address parts, phone flags, identity, hashes."""
+
+import hashlib
+import re
+
+from customers.models import STATUS_RANK, OrderStatus
+
+from .identity import identity_key, is_masked, is_virtual_phone
+
+_STATUSES = {
+    "等待买家付款": OrderStatus.UNPAID,
+    "等待买家确认货到付款订单信息": OrderStatus.UNPAID,
+    "买家已付款，等待卖家发货": OrderStatus.PAID,
+    "卖家部分发货": OrderStatus.PAID,
+    "卖家已发货，等待买家确认": OrderStatus.SHIPPED,
+    "卖家已发货，等待买家确认收货并付款": OrderStatus.SHIPPED,
+    "买家已签收": OrderStatus.SHIPPED,
+    "交易成功": OrderStatus.COMPLETED,
+    "交易关闭": OrderStatus.CLOSED,
+    "交易被淘宝关闭": OrderStatus.CLOSED,
+}
+RANK = {str(status): rank for status, rank in STATUS_RANK.items()}
+_POSTCODE = re.compile(r"\((\d{6})\)$|（(\d{6})）$")
+
+
+def order_status(text: str) -> str:
+    """The normalised status of a 订单状态 text (ASCII or full-width commas); OTHER when unknown."""
+    return str(_STATUSES.get(text.replace(",", "，").replace(" ", ""), OrderStatus.OTHER))
+
+
+def parse_address(text: str) -> tuple[str, str, str, str, str]:
+    """`省 市 区 详细地址(邮编)` -> (province, city, district, detail, postcode); `(000000)` means no postcode."""
+    postcode = ""
+    match = _POSTCODE.search(text)
+    if match:
+        postcode = match.group(1) or match.group(2)
+        text = text[: match.start()].rstrip()
+        if postcode == "000000":
+            postcode = ""
+    parts = text.split(" ", 3)
+    if len(parts) < 4:
+        return "", "", "", text, postcode
+    province, city, district, detail = parts
+    return province[:20], city[:30], district[:30], detail.strip()[:255], postcode
+
+
+def phone_facts(phone: str) -> tuple[bool, bool, str]:
+    """(masked, virtual, last four digits) of a phone as exported. The tail of a virtual number is unknown."""
+    masked = is_masked(phone)
+    virtual = is_virtual_phone(phone)
+    digits = "".join(ch for ch in phone if ch.isdigit()) if not virtual else ""
+    tail = digits[-4:] if len(digits) >= 4 and not (masked and phone.endswith("*")) else ""
+    return masked, virtual, tail
+
+
+def content_hash(*values) -> str:
+    text = "\x1f".join("" if v is None else str(v) for v in values)
+    return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+def prepare_orders(c: dict[str, list]) -> dict[str, list]:
+    """Add the derived columns of orders: status, phone, address parts, customer identity and content hash."""
+    n = len(c["order_no"])
+    c["status"] = [order_status(t) for t in c["status_text"]]
+    c["receiver_phone"] = [m or t for m, t in zip(c["mobile"], c["telephone"], strict=True)]
+    parts = [parse_address(a) for a in c["receiver_address"]]
+    for i, name in enumerate(("province", "city", "district", "detail", "postcode")):
+        c[name] = [p[i] for p in parts]
+    c["tracking_no"] = [t[3:].strip() if t.startswith("No:") else t for t in c["tracking_no"]]
+    c["identity_key"] = [
+        identity_key(
+            buyer_nick=c["buyer_nick"][i], display_nick=c["display_nick"][i], receiver_name=c["receiver_name"][i],
+            phone=c["receiver_phone"][i], province=c["province"][i], city=c["city"][i], district=c["district"][i],
+        )
+        for i in range(n)
+    ]
+    hashed = [c[name] for name in ORDER_HASHED]
+    c["content_hash"] = [content_hash(*row) for row in zip(*hashed, strict=True)]
+    return c
+
+
+# The imported fields whose change makes an order "updated"; the identity decides which customer it belongs to.
+ORDER_HASHED = [
+    "identity_key", "buyer_nick", "status", "status_text", "total_amount", "paid_amount", "shipping_fee",
+    "refund_amount", "buyer_message", "seller_memo", "close_reason", "receiver_name", "receiver_phone",
+    "receiver_address", "province", "city", "district", "postcode", "logistics_company", "tracking_no",
+    "item_titles", "item_kinds", "item_quantity", "shop_name", "ordered_at", "paid_at", "shipped_at", "received_at",
+]
+
+LINE_HASHED = [
+    "order_no", "product_key", "title", "merchant_code", "sku_properties", "package_info", "external_code",
+    "list_price", "quantity", "paid_amount", "status_text", "refund_status", "refund_amount", "remark",
+]
+
+REFUND_HASHED = [
+    "order_no", "title", "product_code", "paid_amount", "refund_amount", "status_text", "goods_status",
+    "needs_return", "reason", "description", "phase", "scope", "applied_at", "finished_at", "return_tracking_no",
+    "return_company", "seller_note",
+]
+
+
+def product_key(merchant_code: str, title: str) -> str:
+    if merchant_code:
+        return merchant_code[:200]
+    return f"title:{title}"[:200] if title else ""

@@ -1,0 +1,145 @@
+"""The small amount of SQL that differs between PostgreSQL and SQLite, and the model-driven upsert builder.
+
+Both databases get the same plan: load a batch into a temporary staging table (COPY on PostgreSQL, executemany on
+SQLite), then one `INSERT … SELECT … ON CONFLICT (key) DO UPDATE … WHERE <something changed>` per table. The
+column list is built from the model, so a column another app adds later gets its Python default instead of
+breaking the import.
+"""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django.db import connection
+from django.utils import timezone
+
+SHOP_TZ = ZoneInfo("Asia/Shanghai")
+UTC = ZoneInfo("UTC")
+IN_BATCH = 5000  # SQLite's limit on bound variables is 32766; stay well below
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def stage(name: str, columns: list[tuple[str, str]], rows: list[tuple]) -> None:
+    """(Re)create the temporary table `name` with `columns` [(name, type)] and load `rows` into it.
+
+    Types: text, numeric, integer, bigint, boolean, jsonb, and `local` for a shop-local 'YYYY-MM-DD HH:MM:SS'
+    string (converted to an aware timestamp by `local_ts()` when selected)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {name}")
+        if is_postgres():
+            types = {"local": "timestamp", "jsonb": "text"}
+            ddl = ", ".join(f"{c} {types.get(t, t)}" for c, t in columns)
+            cursor.execute(f"CREATE TEMP TABLE {name} ({ddl}) ON COMMIT DROP")
+            names = ", ".join(c for c, _ in columns)
+            with cursor.cursor.copy(f"COPY {name} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            cursor.execute(f"CREATE TEMP TABLE {name} ({', '.join(c for c, _ in columns)})")
+            local = [i for i, (_, t) in enumerate(columns) if t == "local"]
+            if local:
+                rows = [_utc_row(row, local) for row in rows]
+            marks = ", ".join(["%s"] * len(columns))
+            cursor.executemany(f"INSERT INTO {name} VALUES ({marks})", rows)
+
+
+def _utc_row(row: tuple, positions: list[int]) -> tuple:
+    row = list(row)
+    for i in positions:
+        if row[i]:
+            local = datetime.strptime(row[i], "%Y-%m-%d %H:%M:%S").replace(tzinfo=SHOP_TZ)
+            row[i] = local.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return tuple(row)
+
+
+def local_ts(expr: str) -> str:
+    """SQL turning a staged shop-local timestamp into the column's aware timestamp."""
+    return f"({expr} AT TIME ZONE 'Asia/Shanghai')" if is_postgres() else expr
+
+
+def timestamp_literal(value: datetime) -> str:
+    """An aware datetime we generated ourselves (never user input) as an SQL literal."""
+    if is_postgres():
+        return f"'{value.isoformat()}'::timestamptz"
+    return "'{}'".format(value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"))
+
+
+def json_expr(expr: str) -> str:
+    return f"({expr})::jsonb" if is_postgres() else expr
+
+
+def upsert(
+    model,
+    *,
+    source: str,
+    values: dict[str, str],
+    conflict: list[str],
+    update: list[str] | None,
+    where: str | None = None,
+    order_by: str | None = None,
+    returning: str | None = None,
+) -> list[tuple]:
+    """INSERT INTO model's table every row of `source` (a FROM clause, aliased `s`).
+
+    `values` maps field names to SQL expressions over `s`; every other concrete field gets its Python default.
+    On conflict with `conflict` (field names) the `update` fields are set from EXCLUDED when `where` holds (the
+    target table is aliased `t`), or nothing happens when `update` is None."""
+    columns, exprs, params = [], [], []
+    now = timezone.now()
+    for field in model._meta.concrete_fields:
+        if field.primary_key and field.name not in values:
+            continue
+        columns.append(connection.ops.quote_name(field.column))
+        if field.name in values:
+            exprs.append(values[field.name])
+        else:
+            exprs.append("%s")
+            auto = getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+            params.append(field.get_db_prep_save(now if auto else field.get_default(), connection))
+    target = table(model)
+    conflict_cols = ", ".join(connection.ops.quote_name(model._meta.get_field(f).column) for f in conflict)
+    sql = f"INSERT INTO {target} AS t ({', '.join(columns)}) SELECT {', '.join(exprs)} FROM {source} WHERE true"
+    if order_by:
+        sql += f" ORDER BY {order_by}"
+    if update:
+        sets = ", ".join(
+            f"{(c := connection.ops.quote_name(model._meta.get_field(f).column))} = excluded.{c}" for f in update
+        )
+        sql += f" ON CONFLICT ({conflict_cols}) DO UPDATE SET {sets}"
+        if where:
+            sql += f" WHERE {where}"
+    else:
+        sql += f" ON CONFLICT ({conflict_cols}) DO NOTHING"
+    if returning:
+        sql += f" RETURNING {returning}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall() if returning else []
+
+
+def fetch_in(sql: str, keys: list, *, params_before: tuple = ()) -> list[tuple]:
+    """Run `sql` whose `{keys}` placeholder stands for "IN (the keys)"; batched on SQLite."""
+    if not keys:
+        return []
+    rows: list[tuple] = []
+    with connection.cursor() as cursor:
+        if is_postgres():
+            cursor.execute(sql.format(keys="= ANY(%s)"), [*params_before, list(keys)])
+            return cursor.fetchall()
+        for start in range(0, len(keys), IN_BATCH):
+            part = list(keys[start : start + IN_BATCH])
+            cursor.execute(sql.format(keys=f"IN ({', '.join(['%s'] * len(part))})"), [*params_before, *part])
+            rows.extend(cursor.fetchall())
+    return rows
+
+
+def execute(sql: str, params=()) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
