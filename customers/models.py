@@ -457,9 +457,9 @@ class SegmentationSettings(models.Model):
     rfm_mode = models.CharField(_("RFM scoring"), max_length=12, choices=RfmMode.choices, default=RfmMode.QUINTILES)
     # Four ascending thresholds each: R in days since the last paid order (within the 1st → 5), F in paid
     # orders and M in yuan (at least the 1st → 2 … at least the 4th → 5).
-    rfm_r_days = models.JSONField(_("R thresholds (days)"), default=list)
-    rfm_f_orders = models.JSONField(_("F thresholds (orders)"), default=list)
-    rfm_m_amounts = models.JSONField(_("M thresholds (yuan)"), default=list)
+    rfm_r_days = models.JSONField(_("R thresholds (days)"), default=list, blank=True)
+    rfm_f_orders = models.JSONField(_("F thresholds (orders)"), default=list, blank=True)
+    rfm_m_amounts = models.JSONField(_("M thresholds (yuan)"), default=list, blank=True)
     new_days = models.PositiveIntegerField(_("new for (days after the first paid order)"), default=30)
     dormant_days = models.PositiveIntegerField(_("dormant after (days without a paid order)"), default=180)
     churned_days = models.PositiveIntegerField(_("churned after (days without a paid order)"), default=365)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import segment_urls, views
 
 app_name = "customers"
 urlpatterns = [
@@ -15,5 +15,5 @@ urlpatterns = [
     path("orders/", views.order_list, name="orders"),
     path("orders/<int:pk>/", views.order_detail, name="order-detail"),
     path("import/", views.import_upload, name="import"),
-    path("segments/", views.segment_list, name="segments"),
+    *segment_urls.urlpatterns,  # segments, RFM, tiers, tags, points (customers/segment_urls.py)
 ]

@@ -19,9 +19,9 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('rfm_mode', models.CharField(choices=[('quintiles', "Quintiles of the shop's customers"), ('thresholds', 'Thresholds set by the shop')], default='quintiles', max_length=12, verbose_name='RFM scoring')),
-                ('rfm_r_days', models.JSONField(default=list, verbose_name='R thresholds (days)')),
-                ('rfm_f_orders', models.JSONField(default=list, verbose_name='F thresholds (orders)')),
-                ('rfm_m_amounts', models.JSONField(default=list, verbose_name='M thresholds (yuan)')),
+                ('rfm_r_days', models.JSONField(blank=True, default=list, verbose_name='R thresholds (days)')),
+                ('rfm_f_orders', models.JSONField(blank=True, default=list, verbose_name='F thresholds (orders)')),
+                ('rfm_m_amounts', models.JSONField(blank=True, default=list, verbose_name='M thresholds (yuan)')),
                 ('new_days', models.PositiveIntegerField(default=30, verbose_name='new for (days after the first paid order)')),
                 ('dormant_days', models.PositiveIntegerField(default=180, verbose_name='dormant after (days without a paid order)')),
                 ('churned_days', models.PositiveIntegerField(default=365, verbose_name='churned after (days without a paid order)')),
