@@ -122,7 +122,7 @@ def tier_assign(*, customer: Customer, tier: Tier | None, reason: str, actor) ->
     """Set one customer's tier by hand (up or down), with the reason on the timeline."""
     if not reason.strip():
         raise ValidationError({"reason": _("Give a reason for changing the tier by hand.")})
-    customer = Customer.objects.select_for_update().select_related("tier").get(pk=customer.pk)
+    customer = Customer.objects.select_for_update(of=("self",)).select_related("tier").get(pk=customer.pk)
     if customer.tier_id == (tier.pk if tier else None):
         return customer
     _record_changes(
