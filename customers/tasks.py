@@ -1,0 +1,30 @@
+"""Celery entry points of the customers app. Thin: each takes ids (or nothing) and calls a service."""
+
+from celery import shared_task
+
+
+# --- Segmentation (customers/segmentation/) ----------------------------------------------------------
+
+
+@shared_task
+def segmentation_refresh_task(customer_ids: list[int] | None = None) -> dict:
+    """RFM, stages, tiers, auto-tags and points after orders changed. Idempotent."""
+    from .segmentation.services import segmentation_refresh
+
+    return segmentation_refresh(customer_ids=customer_ids)
+
+
+@shared_task
+def segmentation_nightly_task() -> dict:
+    """Everything time alone changes: stages age, points expire, RFM and repurchase intervals move."""
+    from .segmentation.services import segmentation_nightly
+
+    return segmentation_nightly()
+
+
+@shared_task
+def tiers_yearly_review_task() -> int:
+    """The explicit yearly review: the only automatic path by which a customer moves down a tier."""
+    from .segmentation.tiers import tiers_yearly_review
+
+    return tiers_yearly_review()
