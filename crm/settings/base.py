@@ -199,6 +199,13 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     # Finished jobs older than their retention are pruned at night, when nobody is importing.
     "prune-old-jobs": {"task": "crm.tasks.prune_finished_jobs", "schedule": crontab(hour=3, minute=30)},
+    # Stages age, points expire and RFM quintiles move with the date alone: refresh at 02:00, after the day's
+    # last orders and before the shop opens, so morning campaigns and dashboards see today's segments.
+    "segmentation-nightly": {"task": "customers.tasks.segmentation_nightly_task",
+                             "schedule": crontab(hour=2, minute=0)},
+    # Taobao-style yearly tier review: on 1 January at 04:00, after the nightly refresh has counted the year.
+    "tiers-yearly-review": {"task": "customers.tasks.tiers_yearly_review_task",
+                            "schedule": crontab(month_of_year=1, day_of_month=1, hour=4, minute=0)},
 }
 
 # --- Logging --------------------------------------------------------------------------------------
