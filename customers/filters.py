@@ -17,14 +17,15 @@ from django.utils.translation import gettext_lazy as _
 from .models import Customer, CustomerTag, Order, OrderStatus, Tag, Tier
 
 # Sort keys the list and the API accept → the ORDER BY. Every ordering ends in id so pages are stable.
-# The two recency orders are exactly the index `customer_last_paid_desc` read forwards and backwards.
+# Each pair is one index read forwards and backwards: `customer_last_paid_desc` (also the tail of
+# `customer_region_recent`), `customer_total_paid`, `customer_order_count`.
 CUSTOMER_SORTS = {
     "-last_paid": (F("last_paid_at").desc(nulls_last=True), "id"),
     "last_paid": (F("last_paid_at").asc(nulls_first=True), "-id"),
     "-total_paid": ("-total_paid", "id"),
-    "total_paid": ("total_paid", "id"),
+    "total_paid": ("total_paid", "-id"),
     "-orders": ("-order_count", "id"),
-    "orders": ("order_count", "id"),
+    "orders": ("order_count", "-id"),
     "-id": ("-id",),
     "id": ("id",),
 }
@@ -123,9 +124,14 @@ class CustomerFilter(django_filters.FilterSet):
         if digits.isdigit() and len(digits) >= 7:
             # A whole number: narrow by the indexed tail first, then match the end of the stored phone.
             return queryset.filter(phone_tail=digits[-4:], phone__endswith=digits)
+        # An exact member name (what a seller copies from Wangwang) is found through the unique index. Anything
+        # else is a substring search, which no b-tree serves: a scan, stopped by the page LIMIT once a page of
+        # matches is found (measured: up to ~2 s at 1M customers when matches are rare).
+        exact = Customer.objects.filter(identity_key=f"nick:{value}").values_list("pk", flat=True)[:1]
+        if exact:
+            return queryset.filter(pk__in=list(exact))
         return queryset.filter(
-            Q(identity_key=f"nick:{value}")  # the exact member name, through the unique index
-            | Q(buyer_nick__icontains=value)
+            Q(buyer_nick__icontains=value)
             | Q(display_nick__icontains=value)
             | Q(real_name__icontains=value)
         )

@@ -160,3 +160,14 @@ def test_phones_in_the_list_are_masked_for_every_role(client_for, agent, staff, 
     for page in pages:
         assert "138****1234" in page
         assert "13812341234" not in page
+
+
+def test_an_exact_member_name_finds_that_customer_alone(client_for, agent):
+    CustomerFactory(identity_key="nick:tb_rose", buyer_nick="tb_rose")
+    CustomerFactory(identity_key="nick:tb_rose2", buyer_nick="tb_rose2")
+
+    exact = client_for(agent).get(URL, {"q": "tb_rose"})
+    partial = client_for(agent).get(URL, {"q": "tb_ro", "sort": "id"})
+
+    assert names(exact) == ["tb_rose"]
+    assert names(partial) == ["tb_rose", "tb_rose2"]
