@@ -103,9 +103,9 @@ def segment_edit(request, pk: int):
     return _builder(request, form=form, segment=segment, status=400 if form.errors else 200)
 
 
-@require_POST
 @login_required
 @permission_required("customers.delete_segment", raise_exception=True)
+@require_POST
 def segment_delete(request, pk: int):
     segment = get_object_or_404(Segment, pk=pk)
     segment.delete()
@@ -113,9 +113,9 @@ def segment_delete(request, pk: int):
     return redirect("customers:segments")
 
 
-@require_POST
 @login_required
 @permission_required("customers.view_segment", raise_exception=True)
+@require_POST
 def segment_count(request):
     """The builder's live count (htmx): the number of customers the definition being edited selects."""
     form = DefinitionForm(request.POST)
@@ -227,9 +227,9 @@ def tier_edit(request, pk: int):
     return _tier_form(request, tier=get_object_or_404(Tier, pk=pk))
 
 
-@require_POST
 @login_required
 @permission_required("customers.assign_tier", raise_exception=True)
+@require_POST
 def tier_review(request):
     moved = tiers.tiers_yearly_review(actor=request.user)
     audit_record(actor=request.user, action="tier_review", object_type="tier", detail={"moved_down": moved})
@@ -312,9 +312,9 @@ def autotag_edit(request, pk: int):
     return _rule_form(request, rule=get_object_or_404(AutoTagRule, pk=pk))
 
 
-@require_POST
 @login_required
 @permission_required("customers.add_customertag", raise_exception=True)
+@require_POST
 def tag_bulk(request):
     """Add or remove a tag on every customer of the list's current filter (the query string)."""
     form = TagPickForm(request.POST)
@@ -341,9 +341,9 @@ def _list_url() -> str:
     return reverse("customers:list")
 
 
-@require_POST
 @login_required
 @permission_required("customers.add_customertag", raise_exception=True)
+@require_POST
 def customer_tag(request, pk: int):
     """Add or remove one tag on one customer."""
     customer = get_object_or_404(Customer.objects.active(), pk=pk)

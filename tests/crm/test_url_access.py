@@ -25,6 +25,8 @@ MARKETING = row(LOGIN, 403, 403, 200, 200)
 SERVICE = row(LOGIN, 403, 200, 403, 200)
 API_SIGNED_IN = row(API_ANON, 200, 200, 200, 200)
 API_CUSTOMERS_READ = row(API_ANON, 403, 200, 200, 200)
+API_MARKETING = row(API_ANON, 403, 403, 200, 200)
+POST_MARKETING = row(LOGIN, 403, 403, 405, 405)  # a POST-only action of marketing staff, asked with GET
 
 # url name → (kwargs factory or None, expected status by role). GET requests.
 EXPECTED = {
@@ -59,6 +61,47 @@ EXPECTED = {
     "order-detail": (lambda: {"pk": _an_order_pk()}, API_CUSTOMERS_READ),
     "customers:import": (None, MARKETING),
     "customers:segments": (None, MARKETING),
+    # Segmentation (customers/segment_urls.py, customers/segment_api.py): marketing builds segments; the agent
+    # may read tags, tiers and points but change nothing; only a manager exports members.
+    "customers:segment-create": (None, MARKETING),
+    "customers:segment-count": (None, POST_MARKETING),
+    "customers:rfm": (None, MARKETING),
+    "customers:segmentation-settings": (None, MARKETING),
+    "customers:segment-detail": (lambda: {"pk": _a_segment_pk()}, MARKETING),
+    "customers:segment-edit": (lambda: {"pk": _a_segment_pk()}, MARKETING),
+    "customers:segment-delete": (lambda: {"pk": _a_segment_pk()}, POST_MARKETING),
+    "customers:segment-saved-count": (lambda: {"pk": _a_segment_pk()}, MARKETING),
+    "customers:segment-export": (lambda: {"pk": _a_segment_pk()}, MANAGER_ONLY),
+    "customers:tiers": (None, CUSTOMERS_READ),
+    "customers:tier-create": (None, MARKETING),
+    "customers:tier-edit": (lambda: {"pk": _a_tier_pk()}, MARKETING),
+    "customers:tier-review": (None, POST_MARKETING),
+    "customers:tags": (None, CUSTOMERS_READ),
+    "customers:tag-bulk": (None, POST_MARKETING),
+    "customers:autotag-create": (None, MARKETING),
+    "customers:autotag-edit": (lambda: {"pk": _an_autotag_rule_pk()}, MARKETING),
+    "customers:customer-tag": (lambda: {"pk": _a_customer_pk()}, POST_MARKETING),
+    "customers:customer-tier": (lambda: {"pk": _a_customer_pk()}, MARKETING),
+    "customers:points": (lambda: {"pk": _a_customer_pk()}, CUSTOMERS_READ),
+    "segment-list": (None, API_MARKETING),
+    "segment-detail": (lambda: {"pk": _a_segment_pk()}, API_MARKETING),
+    "segment-count": (lambda: {"pk": _a_segment_pk()}, API_MARKETING),
+    "segment-members": (lambda: {"pk": _a_segment_pk()}, API_MARKETING),
+    "segment-insight": (lambda: {"pk": _a_segment_pk()}, API_MARKETING),
+    "segment-fields": (None, API_MARKETING),
+    "segment-preview": (None, row(API_ANON, 403, 403, 405, 405)),  # POST only
+    "tag-list": (None, API_CUSTOMERS_READ),
+    "tag-detail": (lambda: {"pk": _a_tag_pk()}, API_CUSTOMERS_READ),
+    "tag-assign": (lambda: {"pk": _a_tag_pk()}, row(API_ANON, 403, 405, 405, 405)),  # POST only
+    "tag-unassign": (lambda: {"pk": _a_tag_pk()}, row(API_ANON, 403, 405, 405, 405)),  # POST only
+    "tier-list": (None, API_CUSTOMERS_READ),
+    "tier-detail": (lambda: {"pk": _a_tier_pk()}, API_CUSTOMERS_READ),
+    "tier-assign": (None, row(API_ANON, 403, 405, 405, 405)),  # POST only
+    "tier-review": (None, row(API_ANON, 403, 405, 405, 405)),  # POST only
+    "points-list": (None, API_CUSTOMERS_READ),
+    "points-detail": (lambda: {"pk": _a_points_entry_pk()}, API_CUSTOMERS_READ),
+    "autotag-rule-list": (None, API_CUSTOMERS_READ),
+    "autotag-rule-detail": (lambda: {"pk": _an_autotag_rule_pk()}, API_CUSTOMERS_READ),
     "campaigns:index": (None, MARKETING),
     "reviews:index": (None, SERVICE),
     "aftersales:index": (None, SERVICE),
@@ -81,6 +124,37 @@ def _an_order_pk() -> int:
     from customers.models import Order
 
     return Order.objects.order_by("pk").first().pk
+
+
+def _a_segment_pk() -> int:
+    from customers.models import Segment
+
+    return Segment.objects.get_or_create(name="全部客户", defaults={"definition": {"op": "and", "conditions": []}})[0].pk
+
+
+def _a_tag_pk() -> int:
+    from customers.models import Tag
+
+    return Tag.objects.get_or_create(name="老客")[0].pk
+
+
+def _a_tier_pk() -> int:
+    from customers.models import Tier
+
+    return Tier.objects.get_or_create(rank=1, defaults={"name": "普通会员"})[0].pk
+
+
+def _an_autotag_rule_pk() -> int:
+    from customers.models import AutoTagRule, Tag
+
+    tag = Tag.objects.get_or_create(name="大客户")[0]
+    return AutoTagRule.objects.get_or_create(name="大客户", tag=tag)[0].pk
+
+
+def _a_points_entry_pk() -> int:
+    from customers.models import PointsEntry
+
+    return PointsEntry.objects.create(customer_id=_a_customer_pk(), delta=10, kind="adjust", reason="test").pk
 
 
 def _any_user_pk() -> int:
