@@ -492,6 +492,20 @@ _CATALOGUE = [
     _Product("600036617205", "宠物狗狗玩具耐咬磨牙球", "CW-WJ", 1990, (), 3),
 ]
 CATALOGUE = [product for product in _CATALOGUE for _ in range(product.weight)]
+
+
+def _skus(product: _Product) -> list[tuple[str, str]]:
+    """Every variant of a product: (商家编码 `XX-PB-黑白-39`, 商品属性 `颜色分类：黑白;尺码：39`)."""
+    combinations: list[list[tuple[str, str]]] = [[]]
+    for name, values in product.options:
+        combinations = [[*combo, (name, value)] for combo in combinations for value in values]
+    return [
+        ("-".join([product.code, *(value for _, value in combo)]), ";".join(f"{n}：{v}" for n, v in combo))
+        for combo in combinations
+    ]
+
+
+SKUS = {product.code: _skus(product) for product in _CATALOGUE}
 _KINDS = [1] * 75 + [2] * 17 + [3] * 6 + [4] * 2  # distinct items per order
 _QUANTITIES = [1] * 80 + [2] * 15 + [3] * 5
 _DISCOUNTS = [100] * 10 + [95, 95, 90, 90, 88, 85, 80]  # percent of list price paid (coupons, 满减)
@@ -536,8 +550,11 @@ def _between(rnd, low: int, high: int) -> int:
     return low + int(rnd() * (high - low))
 
 
+_MONEY = [f"{cents // 100}.{cents % 100:02d}" for cents in range(100_000)]  # up to 999.99: most amounts
+
+
 def _money(cents: int) -> str:
-    return f"{cents // 100}.{cents % 100:02d}"
+    return _MONEY[cents] if cents < 100_000 else f"{cents // 100}.{cents % 100:02d}"
 
 
 def _when(ts: float) -> str:
@@ -600,7 +617,8 @@ class _DemoShop:
         # Buyer numbers are scrambled by an affine bijection mod 10^k: unique codes that do not look sequential.
         self.code_modulus = 10 ** max(6, len(str(self.buyers)) + 1)
         self.order_modulus = 10 ** max(7, len(str(orders)))
-        self.serial_offset = self.rng.randrange(self.order_modulus)
+        self.salt = _mix(seed)
+        self.serial_offset = self.salt % self.order_modulus
         self.buyer_stride = next(p for p in _STRIDES if math.gcd(p, self.buyers) == 1)
         self.buyer_offset = self.rng.randrange(self.buyers)
         self.loyalty_ranges, self.loyalty_total = _loyalty_ranges(self.buyers)
@@ -689,7 +707,9 @@ class _DemoShop:
         province, city, district, detail, postcode = buyer.addresses[0 if rnd() < 0.7 else -1]
         receiver, mobile = buyer.name, buyer.mobile
         serial = (i * 3_276_509 + self.serial_offset) % self.order_modulus
-        prefix = str(_between(rnd, 1_000_000_000, 4_000_000_000))  # 10 digits: order numbers are 17-19 digits long
+        # 10 digits, hashed from (seed, i) rather than drawn, so that order i keeps its number whatever the end date:
+        # seed_demo run on another day updates the demo orders instead of adding new ones.
+        prefix = str(1_000_000_000 + _mix(i ^ self.salt) % 3_000_000_000)
         order_no = f"{prefix}0{serial:0{len(str(self.order_modulus)) - 1}d}"
 
         items = self._items()
@@ -750,9 +770,10 @@ class _DemoShop:
         elif self.layout == "v2017":
             mobile = "'" + mobile  # 2017 exports keep phones text with Excel's leading apostrophe
         nick = buyer.nick if not self.masked else buyer.nick[0] + "**" + buyer.nick[-1]
-        pay_no = f'="{_when(paid_ts)[:10].replace("-", "")}22001{_between(rnd, 0, 10**15):015d}"' if paid_ts else '""'
         created_s = _when(created)
         paid_at = _when(paid_ts) if paid_ts else ""
+        # 支付单号: the payment date, then Alipay's 22001 and 15 digits
+        pay_no = f'="{paid_at[:10].replace("-", "")}22001{_between(rnd, 0, 10**15):015d}"' if paid_ts else '""'
         shipped_at = _when(shipped_ts) if shipped_ts else ""
         common = {
             "order_no": order_no,
@@ -807,9 +828,7 @@ class _DemoShop:
             if product.code in seen:
                 continue
             seen.add(product.code)
-            values = [_pick(rnd, values) for _, values in product.options]
-            code = "-".join([product.code, *values])
-            sku = ";".join(f"{name}：{value}" for (name, _), value in zip(product.options, values, strict=True))
+            code, sku = _pick(rnd, SKUS[product.code])
             chosen.append((product, code, sku, _pick(rnd, _QUANTITIES)))
         return chosen
 
