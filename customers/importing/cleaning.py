@@ -10,7 +10,7 @@ Rules (see /work/shared/taobao-formats.md):
   `0000-00-00 00:00:00` means missing; anything else (2024-02-30 25:61:00) is a row error.
 - money is a Decimal with at most two decimals, an optional `元` (or ¥) around it; blank is unknown (NULL), never 0;
   a negative amount is a row error.
-- masked values (`138****1234`, `张**`) are kept as they are.
+- masked values (`138****1234`, `张**`) are kept as they are; line breaks inside a value are stored as LF.
 """
 
 import re
@@ -117,6 +117,8 @@ _CLEANERS = {
 def clean_column(field: Field, raw: list[str]) -> tuple[list, list[tuple[int, str, str]]]:
     """Clean one column. Returns the values and [(row index, raw value, reason)] for the bad cells."""
     values = [base_text(v) for v in raw]
+    if "\r" in "".join(values):  # a quoted multi-line value: CRLF in CSV, LF in Excel; keep one spelling
+        values = [v.replace("\r\n", "\n") for v in values]
     problems: list[tuple[int, str, str]] = []
     cleaner = _CLEANERS.get(field.type)
     if cleaner is not None:

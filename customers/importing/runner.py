@@ -69,7 +69,7 @@ def import_files(paths: Iterable, *, job=None, progress: Progress | None = None,
         if stopped:
             summary.update(status="failed", reason="not imported: the import stopped at a database error")
             continue
-        state = FileState(name=summary["file"], kind=export.kind, summary=summary)
+        state = FileState(name=summary["file"], kind=export.kind, summary=summary, present=set(export.positions))
         stopped = _import_file(export, state, run, progress, done, total, chunk_rows)
         done += export.size if export.format == "csv" else 0
 

@@ -9,6 +9,7 @@ unique constraints and ON CONFLICT decide, never the Python pre-read.
 
 import json
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.db import connection
 from django.utils import timezone
@@ -30,9 +31,11 @@ from . import sql
 from .identity import is_fallback, is_masked
 from .records import (
     LINE_HASHED,
+    ORDER_HASHED,
     RANK,
     REFUND_HASHED,
     content_hash,
+    parse_address,
     phone_facts,
     prepare_orders,
     product_key,
@@ -49,6 +52,7 @@ class FileState:
     name: str
     kind: str
     summary: dict
+    present: set = field(default_factory=set)  # the fields this file's layout has
     seen: dict = field(default_factory=dict)  # orders: int(order_no) -> packed (hash, line, status)
     line_numbers: dict = field(default_factory=dict)  # 2017 宝贝报表: order_no -> lines so far
 
@@ -170,15 +174,16 @@ def _merge_contact(old: dict, new: dict) -> dict:
 
 
 def _local(value) -> str | None:
-    """An aware datetime from the database as a shop-local 'YYYY-MM-DD HH:MM:SS' string."""
+    """A timestamp read back from the database as a shop-local 'YYYY-MM-DD HH:MM:SS' string. SQLite hands back
+    naive UTC datetimes (or strings); PostgreSQL aware ones."""
     if value is None:
         return None
-    if isinstance(value, str):  # SQLite without converters
+    if isinstance(value, str):
         from django.utils.dateparse import parse_datetime
 
         value = parse_datetime(value)
-        if timezone.is_naive(value):
-            value = timezone.make_aware(value, sql.UTC)
+    if timezone.is_naive(value):
+        value = value.replace(tzinfo=sql.UTC)
     return value.astimezone(sql.SHOP_TZ).strftime("%Y-%m-%d %H:%M:%S")
 
 
@@ -241,6 +246,60 @@ ORDER_COLUMNS = [
 ]
 
 
+# Where each order column comes from: a column whose source is missing from a file's layout keeps what the
+# database holds (an older layout must not blank out 发货时间 that a newer export filled in).
+ORDER_SOURCES = {name: {name} for name, _ in ORDER_COLUMNS if name not in ("order_no", "customer_id", "content_hash")}
+ORDER_SOURCES.update(
+    status={"status_text"}, receiver_phone={"mobile", "telephone"},
+    **{name: {"receiver_address"} for name in ("province", "city", "district", "postcode")},
+)
+# Buyer details a masked export hides: when the database has them unmasked for the same order, they stay.
+MASKABLE = ["buyer_nick", "receiver_name", "receiver_phone", "receiver_address"]
+
+
+def _canonical(value):
+    """A value read back from the database, spelled as the cleaner spells it (for hashing and comparing)."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if hasattr(value, "astimezone"):
+        return _local(value)
+    return f"{Decimal(str(value)).quantize(Decimal('0.01'))}"  # Decimal (PostgreSQL) or float (SQLite)
+
+
+def _existing_orders(c: dict, idx: list[int], state: FileState) -> dict[str, dict]:
+    """What the database holds for the batch's orders; fills the columns this layout lacks, keeps unmasked
+    buyer details over masked ones, and re-hashes the rows it changed."""
+    absent = [name for name, sources in ORDER_SOURCES.items() if not sources & state.present]
+    masked = any(is_masked(c["buyer_nick"][i]) for i in idx)
+    names = ["order_no", "content_hash", "status", "customer_id", "identity_key", *absent]
+    names += [m for m in MASKABLE if masked and m not in names]
+    columns = ", ".join(f"o.{n}" if n != "identity_key" else "cu.identity_key" for n in names)
+    rows = sql.fetch_in(
+        f"SELECT {columns} FROM {sql.table(Order)} o LEFT JOIN {sql.table(Customer)} cu ON cu.id = o.customer_id "
+        "WHERE o.order_no {keys}",
+        [c["order_no"][i] for i in idx],
+    )
+    existing = {row[0]: dict(zip(names, row, strict=True)) for row in rows}
+    if not existing or not (absent or masked):
+        return existing
+    for i in idx:
+        old = existing.get(c["order_no"][i])
+        if old is None:
+            continue
+        for name in absent:
+            c[name][i] = _canonical(old[name])
+        if masked and is_masked(c["buyer_nick"][i]) and old["buyer_nick"] and not is_masked(old["buyer_nick"]):
+            for name in MASKABLE:
+                c[name][i] = old[name]
+            parts = parse_address(old["receiver_address"])
+            for j, name in enumerate(("province", "city", "district", "detail", "postcode")):
+                c[name][i] = parts[j]
+            if old["identity_key"]:
+                c["identity_key"][i] = old["identity_key"]
+        c["content_hash"][i] = content_hash(*(c[name][i] for name in ORDER_HASHED))
+    return existing
+
+
 def write_orders(c: dict, lines: list[int], state: FileState, run: RunState) -> None:
     summary = state.summary
     prepare_orders(c)
@@ -248,19 +307,12 @@ def write_orders(c: dict, lines: list[int], state: FileState, run: RunState) -> 
     for i in idx:
         if c["identity_key"][i] is None:
             state.warn(lines[i], "买家会员名", "", "no buyer details: the order is imported without a customer")
+    found = _existing_orders(c, idx, state)
     customer_ids, created, updated_contact = _upsert_customers(_customer_candidates(c, idx), run)
     summary["customers_created"] += created
     c["customer_id"] = [customer_ids.get(k) for k in c["identity_key"]]
     _report_ambiguous(c, idx, lines, state)
-
-    numbers = [c["order_no"][i] for i in idx]
-    existing = {
-        no: (h, status, cid)
-        for no, h, status, cid in sql.fetch_in(
-            f"SELECT order_no, content_hash, status, customer_id FROM {sql.table(Order)} WHERE order_no {{keys}}",
-            numbers,
-        )
-    }
+    existing = {no: (o["content_hash"], o["status"], o["customer_id"]) for no, o in found.items()}
     write, affected = [], set()
     for i in idx:
         no = c["order_no"][i]
