@@ -16,8 +16,16 @@ from .models import Customer, Order, OrderStatus, Refund
 
 PAID_STATUSES = (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.COMPLETED)
 FIGURES = [
-    "order_count", "paid_order_count", "total_paid", "avg_order_value", "refund_total", "return_count",
-    "first_order_at", "last_order_at", "first_paid_at", "last_paid_at",
+    "order_count",
+    "paid_order_count",
+    "total_paid",
+    "avg_order_value",
+    "refund_total",
+    "return_count",
+    "first_order_at",
+    "last_order_at",
+    "first_paid_at",
+    "last_paid_at",
 ]
 
 
@@ -40,7 +48,7 @@ def _aggregate_sql(where: str) -> str:
           FROM {table(Customer)} c
           LEFT JOIN {table(Order)} o ON o.customer_id = c.id
           LEFT JOIN (SELECT customer_id, COUNT(*) AS returns FROM {table(Refund)}
-                      WHERE status_text = '退款成功' AND needs_return {'IS TRUE' if is_postgres() else '= 1'}
+                      WHERE status_text = '退款成功' AND needs_return {"IS TRUE" if is_postgres() else "= 1"}
                       GROUP BY customer_id) r ON r.customer_id = c.id
          WHERE {where}
          GROUP BY c.id

@@ -169,9 +169,18 @@ class ExportFile:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 reader = pd.read_csv(
-                    stream, header=None, skiprows=1, names=names, dtype=object, na_filter=False,
-                    skip_blank_lines=False, index_col=False, chunksize=size, on_bad_lines="warn",
-                    engine="c", encoding="utf-8",
+                    stream,
+                    header=None,
+                    skiprows=1,
+                    names=names,
+                    dtype=object,
+                    na_filter=False,
+                    skip_blank_lines=False,
+                    index_col=False,
+                    chunksize=size,
+                    on_bad_lines="warn",
+                    engine="c",
+                    encoding="utf-8",
                 )
                 for frame in reader:
                     bad = [_BAD_LINE.search(str(w.message)) for w in caught]

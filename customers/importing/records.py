@@ -69,8 +69,13 @@ def prepare_orders(c: dict[str, list]) -> dict[str, list]:
     c["tracking_no"] = [t[3:].strip() if t.startswith("No:") else t for t in c["tracking_no"]]
     c["identity_key"] = [
         identity_key(
-            buyer_nick=c["buyer_nick"][i], display_nick=c["display_nick"][i], receiver_name=c["receiver_name"][i],
-            phone=c["receiver_phone"][i], province=c["province"][i], city=c["city"][i], district=c["district"][i],
+            buyer_nick=c["buyer_nick"][i],
+            display_nick=c["display_nick"][i],
+            receiver_name=c["receiver_name"][i],
+            phone=c["receiver_phone"][i],
+            province=c["province"][i],
+            city=c["city"][i],
+            district=c["district"][i],
         )
         for i in range(n)
     ]
@@ -81,21 +86,71 @@ def prepare_orders(c: dict[str, list]) -> dict[str, list]:
 
 # The imported fields whose change makes an order "updated"; the identity decides which customer it belongs to.
 ORDER_HASHED = [
-    "identity_key", "buyer_nick", "status", "status_text", "total_amount", "paid_amount", "shipping_fee",
-    "refund_amount", "buyer_message", "seller_memo", "close_reason", "receiver_name", "receiver_phone",
-    "receiver_address", "province", "city", "district", "postcode", "logistics_company", "tracking_no",
-    "item_titles", "item_kinds", "item_quantity", "shop_name", "ordered_at", "paid_at", "shipped_at", "received_at",
+    "identity_key",
+    "buyer_nick",
+    "status",
+    "status_text",
+    "total_amount",
+    "paid_amount",
+    "shipping_fee",
+    "refund_amount",
+    "buyer_message",
+    "seller_memo",
+    "close_reason",
+    "receiver_name",
+    "receiver_phone",
+    "receiver_address",
+    "province",
+    "city",
+    "district",
+    "postcode",
+    "logistics_company",
+    "tracking_no",
+    "item_titles",
+    "item_kinds",
+    "item_quantity",
+    "shop_name",
+    "ordered_at",
+    "paid_at",
+    "shipped_at",
+    "received_at",
 ]
 
 LINE_HASHED = [
-    "order_no", "product_key", "title", "merchant_code", "sku_properties", "package_info", "external_code",
-    "list_price", "quantity", "paid_amount", "status_text", "refund_status", "refund_amount", "remark",
+    "order_no",
+    "product_key",
+    "title",
+    "merchant_code",
+    "sku_properties",
+    "package_info",
+    "external_code",
+    "list_price",
+    "quantity",
+    "paid_amount",
+    "status_text",
+    "refund_status",
+    "refund_amount",
+    "remark",
 ]
 
 REFUND_HASHED = [
-    "order_no", "title", "product_code", "paid_amount", "refund_amount", "status_text", "goods_status",
-    "needs_return", "reason", "description", "phase", "scope", "applied_at", "finished_at", "return_tracking_no",
-    "return_company", "seller_note",
+    "order_no",
+    "title",
+    "product_code",
+    "paid_amount",
+    "refund_amount",
+    "status_text",
+    "goods_status",
+    "needs_return",
+    "reason",
+    "description",
+    "phase",
+    "scope",
+    "applied_at",
+    "finished_at",
+    "return_tracking_no",
+    "return_company",
+    "seller_note",
 ]
 
 

@@ -21,10 +21,26 @@ log = logging.getLogger(__name__)
 WRITERS = {ORDERS: write_orders, LINES: write_lines, REFUNDS: write_refunds}
 KIND_ORDER = {ORDERS: 0, LINES: 1, REFUNDS: 2}  # orders first, so lines and refunds link at once
 COUNTERS = [
-    "rows", "orders_created", "orders_updated", "orders_unchanged", "orders_stale", "lines_created",
-    "lines_updated", "lines_unchanged", "refunds_created", "refunds_updated", "refunds_unchanged",
-    "products_created", "customers_created", "customers_updated", "skipped", "duplicates", "orphans",
-    "error_count", "warning_count", "ambiguous_count",
+    "rows",
+    "orders_created",
+    "orders_updated",
+    "orders_unchanged",
+    "orders_stale",
+    "lines_created",
+    "lines_updated",
+    "lines_unchanged",
+    "refunds_created",
+    "refunds_updated",
+    "refunds_unchanged",
+    "products_created",
+    "customers_created",
+    "customers_updated",
+    "skipped",
+    "duplicates",
+    "orphans",
+    "error_count",
+    "warning_count",
+    "ambiguous_count",
 ]
 DEADLOCK_RETRIES = 3
 ANALYZE_AFTER_ROWS = 10_000
@@ -51,7 +67,7 @@ def import_files(paths: Iterable, *, job=None, progress: Progress | None = None,
     run = RunState(run_id=f"job{job.pk}" if job is not None else uuid.uuid4().hex[:12], now=timezone.now())
     entries = []
     for item in paths:
-        path, name = (item if isinstance(item, tuple) else (item, Path(item).name))
+        path, name = item if isinstance(item, tuple) else (item, Path(item).name)
         summary = new_summary(str(name))
         try:
             export = ExportFile(path, name=str(name))
@@ -95,8 +111,9 @@ def _import_file(export: ExportFile, state: FileState, run: RunState, progress, 
             summary["rows"] += len(chunk.lines) + len(chunk.errors)
             _add_errors(summary, [{"file": state.name, **e} for e in chunk.errors])
             headers = {name: export.headers[pos[0]] for name, pos in export.positions.items()}
-            columns, lines, errors = clean_chunk(export.kind, chunk.fields, chunk.lines, file=state.name,
-                                                 headers=headers)
+            columns, lines, errors = clean_chunk(
+                export.kind, chunk.fields, chunk.lines, file=state.name, headers=headers
+            )
             _add_errors(summary, errors)
             if lines:
                 failure = _write_batch(writer, columns, lines, state, run)

@@ -106,7 +106,9 @@ def _dedupe_orders(c: dict, lines: list[int], state: FileState) -> list[int]:
         new_wins = RANK[c["status"][i]] >= RANK[old_status]
         kept = c["status"][i] if new_wins else old_status
         state.warn(
-            lines[i], "订单编号", no,
+            lines[i],
+            "订单编号",
+            no,
             f"order {no} appears again with different content (first at line {old_line}); kept: {kept}",
         )
         if new_wins:
@@ -121,8 +123,21 @@ def _rank_sql(column: str) -> str:
 
 
 CONTACT = [
-    "buyer_nick", "display_nick", "real_name", "phone", "phone_tail", "phone_is_masked", "phone_is_virtual",
-    "phone_virtual_expires_at", "email", "wangwang", "province", "city", "district", "address", "postcode",
+    "buyer_nick",
+    "display_nick",
+    "real_name",
+    "phone",
+    "phone_tail",
+    "phone_is_masked",
+    "phone_is_virtual",
+    "phone_virtual_expires_at",
+    "email",
+    "wangwang",
+    "province",
+    "city",
+    "district",
+    "address",
+    "postcode",
 ]
 
 
@@ -143,13 +158,22 @@ def _customer_candidates(c: dict, idx: list[int]) -> dict[str, dict]:
         nick = c["buyer_nick"][i]
         alipay = c["alipay_account"][i]
         out[key] = {
-            "buyer_nick": nick, "display_nick": c["display_nick"][i], "real_name": c["receiver_name"][i],
-            "phone": phone, "phone_tail": tail, "phone_is_masked": masked, "phone_is_virtual": virtual,
+            "buyer_nick": nick,
+            "display_nick": c["display_nick"][i],
+            "real_name": c["receiver_name"][i],
+            "phone": phone,
+            "phone_tail": tail,
+            "phone_is_masked": masked,
+            "phone_is_virtual": virtual,
             "phone_virtual_expires_at": c["virtual_expires_at"][i] if virtual else None,
             "email": alipay if "@" in alipay and not is_masked(alipay) and len(alipay) <= 254 else "",
             "wangwang": nick if nick and not is_masked(nick) else "",
-            "province": c["province"][i], "city": c["city"][i], "district": c["district"][i],
-            "address": c["detail"][i], "postcode": c["postcode"][i], "_at": c["ordered_at"][i],
+            "province": c["province"][i],
+            "city": c["city"][i],
+            "district": c["district"][i],
+            "address": c["detail"][i],
+            "postcode": c["postcode"][i],
+            "_at": c["ordered_at"][i],
         }
     return out
 
@@ -196,8 +220,9 @@ def _upsert_customers(candidates: dict[str, dict], run: RunState) -> tuple[dict[
         record = dict(zip(["identity_key", "id", "merged_into_id", "_at", *CONTACT], row, strict=True))
         record["_at"] = _local(record["_at"])
         record["phone_virtual_expires_at"] = _local(record["phone_virtual_expires_at"])
-        record["phone_is_masked"], record["phone_is_virtual"] = bool(record["phone_is_masked"]), bool(
-            record["phone_is_virtual"]
+        record["phone_is_masked"], record["phone_is_virtual"] = (
+            bool(record["phone_is_masked"]),
+            bool(record["phone_is_virtual"]),
         )
         existing[row[0]] = record
     rows, created, updated = [], 0, set()
@@ -221,8 +246,13 @@ def _upsert_customers(candidates: dict[str, dict], run: RunState) -> tuple[dict[
         values["source"] = f"'{Customer.Source.IMPORT}'"
         changed = " OR ".join(f"t.{n} IS DISTINCT FROM excluded.{n}" for n in CONTACT)
         sql.upsert(
-            Customer, source="stg_customers s", values=values, conflict=["identity_key"],
-            update=[*CONTACT, "updated_at"], where=changed, order_by="s.identity_key",
+            Customer,
+            source="stg_customers s",
+            values=values,
+            conflict=["identity_key"],
+            update=[*CONTACT, "updated_at"],
+            where=changed,
+            order_by="s.identity_key",
         )
     ids = {}
     for key, cid, merged_into in sql.fetch_in(
@@ -235,14 +265,36 @@ def _upsert_customers(candidates: dict[str, dict], run: RunState) -> tuple[dict[
 
 
 ORDER_COLUMNS = [
-    ("order_no", "text"), ("customer_id", "bigint"), ("buyer_nick", "text"), ("status", "text"),
-    ("status_text", "text"), ("total_amount", "numeric"), ("paid_amount", "numeric"), ("shipping_fee", "numeric"),
-    ("refund_amount", "numeric"), ("buyer_message", "text"), ("seller_memo", "text"), ("close_reason", "text"),
-    ("receiver_name", "text"), ("receiver_phone", "text"), ("receiver_address", "text"), ("province", "text"),
-    ("city", "text"), ("district", "text"), ("postcode", "text"), ("logistics_company", "text"),
-    ("tracking_no", "text"), ("item_titles", "text"), ("item_kinds", "integer"), ("item_quantity", "integer"),
-    ("shop_name", "text"), ("ordered_at", "local"), ("paid_at", "local"), ("shipped_at", "local"),
-    ("received_at", "local"), ("content_hash", "text"),
+    ("order_no", "text"),
+    ("customer_id", "bigint"),
+    ("buyer_nick", "text"),
+    ("status", "text"),
+    ("status_text", "text"),
+    ("total_amount", "numeric"),
+    ("paid_amount", "numeric"),
+    ("shipping_fee", "numeric"),
+    ("refund_amount", "numeric"),
+    ("buyer_message", "text"),
+    ("seller_memo", "text"),
+    ("close_reason", "text"),
+    ("receiver_name", "text"),
+    ("receiver_phone", "text"),
+    ("receiver_address", "text"),
+    ("province", "text"),
+    ("city", "text"),
+    ("district", "text"),
+    ("postcode", "text"),
+    ("logistics_company", "text"),
+    ("tracking_no", "text"),
+    ("item_titles", "text"),
+    ("item_kinds", "integer"),
+    ("item_quantity", "integer"),
+    ("shop_name", "text"),
+    ("ordered_at", "local"),
+    ("paid_at", "local"),
+    ("shipped_at", "local"),
+    ("received_at", "local"),
+    ("content_hash", "text"),
 ]
 
 
@@ -250,7 +302,8 @@ ORDER_COLUMNS = [
 # database holds (an older layout must not blank out 发货时间 that a newer export filled in).
 ORDER_SOURCES = {name: {name} for name, _ in ORDER_COLUMNS if name not in ("order_no", "customer_id", "content_hash")}
 ORDER_SOURCES.update(
-    status={"status_text"}, receiver_phone={"mobile", "telephone"},
+    status={"status_text"},
+    receiver_phone={"mobile", "telephone"},
     **{name: {"receiver_address"} for name in ("province", "city", "district", "postcode")},
 )
 # Buyer details a masked export hides: when the database has them unmasked for the same order, they stay.
@@ -361,8 +414,13 @@ def write_orders(c: dict, lines: list[int], state: FileState, run: RunState) -> 
 def _upsert_orders(values: dict, update: list[str], where: str, run: RunState) -> None:
     now = sql.timestamp_literal(run.now)
     sql.upsert(
-        Order, source="stg_orders s", values={**values, "updated_at": now, "imported_at": now},
-        conflict=["order_no"], update=[*update, "updated_at"], where=where, order_by="s.order_no",
+        Order,
+        source="stg_orders s",
+        values={**values, "updated_at": now, "imported_at": now},
+        conflict=["order_no"],
+        update=[*update, "updated_at"],
+        where=where,
+        order_by="s.order_no",
     )
 
 
@@ -382,8 +440,13 @@ def _upsert_addresses(c: dict, write: list[int]) -> None:
         if not cid or not c["receiver_address"][i]:
             continue
         parts = (
-            c["receiver_name"][i], c["receiver_phone"][i][:20], c["province"][i], c["city"][i], c["district"][i],
-            c["detail"][i], c["postcode"][i],
+            c["receiver_name"][i],
+            c["receiver_phone"][i][:20],
+            c["province"][i],
+            c["city"][i],
+            c["district"][i],
+            c["detail"][i],
+            c["postcode"][i],
         )
         fingerprint = content_hash(*parts)[:40]
         at = c["ordered_at"][i]
@@ -395,8 +458,19 @@ def _upsert_addresses(c: dict, write: list[int]) -> None:
             entry[-1] = max(entry[-1] or at, at or entry[-1])
     if not found:
         return
-    names = ["customer_id", "fingerprint", "receiver_name", "phone", "province", "city", "district", "detail",
-             "postcode", "first_seen_at", "last_seen_at"]
+    names = [
+        "customer_id",
+        "fingerprint",
+        "receiver_name",
+        "phone",
+        "province",
+        "city",
+        "district",
+        "detail",
+        "postcode",
+        "first_seen_at",
+        "last_seen_at",
+    ]
     types = {"customer_id": "bigint", "first_seen_at": "local", "last_seen_at": "local"}
     rows = sorted((tuple(v) for v in found.values()), key=lambda r: (r[0], r[1]))
     sql.stage("stg_addresses", [(n, types.get(n, "text")) for n in names], rows)
@@ -405,7 +479,10 @@ def _upsert_addresses(c: dict, write: list[int]) -> None:
     values["first_seen_at"] = sql.local_ts("s.first_seen_at")
     values["last_seen_at"] = sql.local_ts("s.last_seen_at")
     sql.upsert(
-        CustomerAddress, source="stg_addresses s", values=values, conflict=["customer", "fingerprint"],
+        CustomerAddress,
+        source="stg_addresses s",
+        values=values,
+        conflict=["customer", "fingerprint"],
         update=["first_seen_at", "last_seen_at"],
         where=(
             "(excluded.first_seen_at < t.first_seen_at OR t.first_seen_at IS NULL "
@@ -472,21 +549,40 @@ def _report_ambiguous(c: dict, idx: list[int], lines: list[int], state: FileStat
             line, order_no = first_line[key]
             state.summary["ambiguous_count"] += 1
             if len(state.summary["ambiguous_customers"]) < MAX_LISTED:
-                state.summary["ambiguous_customers"].append({
-                    "file": state.name, "line": line, "order_no": order_no, "identity_key": key,
-                    "buyer_nick": nick, "display_nick": display, "similar": sorted(keys - {key})[:5],
-                    "reason": "masked buyer: same member name and nickname as another customer, but a different "
-                    "receiver, phone or region; kept apart (merge by hand if they are one person)",
-                })
+                state.summary["ambiguous_customers"].append(
+                    {
+                        "file": state.name,
+                        "line": line,
+                        "order_no": order_no,
+                        "identity_key": key,
+                        "buyer_nick": nick,
+                        "display_nick": display,
+                        "similar": sorted(keys - {key})[:5],
+                        "reason": "masked buyer: same member name and nickname as another customer, but a different "
+                        "receiver, phone or region; kept apart (merge by hand if they are one person)",
+                    }
+                )
 
 
 # --- lines ---------------------------------------------------------------------------------------------------
 
 LINE_COLUMNS = [
-    ("line_key", "text"), ("order_no", "text"), ("product_key", "text"), ("title", "text"),
-    ("merchant_code", "text"), ("sku_properties", "text"), ("package_info", "text"), ("external_code", "text"),
-    ("list_price", "numeric"), ("quantity", "integer"), ("paid_amount", "numeric"), ("status_text", "text"),
-    ("refund_status", "text"), ("refund_amount", "numeric"), ("remark", "text"), ("content_hash", "text"),
+    ("line_key", "text"),
+    ("order_no", "text"),
+    ("product_key", "text"),
+    ("title", "text"),
+    ("merchant_code", "text"),
+    ("sku_properties", "text"),
+    ("package_info", "text"),
+    ("external_code", "text"),
+    ("list_price", "numeric"),
+    ("quantity", "integer"),
+    ("paid_amount", "numeric"),
+    ("status_text", "text"),
+    ("refund_status", "text"),
+    ("refund_amount", "numeric"),
+    ("remark", "text"),
+    ("content_hash", "text"),
 ]
 
 
@@ -524,7 +620,11 @@ def write_lines(c: dict, lines: list[int], state: FileState, run: RunState) -> N
         if new:
             sql.stage("stg_products", [("key", "text"), ("merchant_code", "text"), ("title", "text")], new)
             sql.upsert(
-                Product, source="stg_products s", conflict=["key"], update=None, order_by="s.key",
+                Product,
+                source="stg_products s",
+                conflict=["key"],
+                update=None,
+                order_by="s.key",
                 values={"key": "s.key", "merchant_code": "s.merchant_code", "title": "s.title"},
             )
             summary["products_created"] += len(new)
@@ -552,8 +652,13 @@ def write_lines(c: dict, lines: list[int], state: FileState, run: RunState) -> N
         values["product"] = f"(SELECT p.id FROM {sql.table(Product)} p WHERE p.key = s.product_key)"
         update = [n for n in values if n != "line_key"]
         sql.upsert(
-            OrderLine, source="stg_lines s", values=values, conflict=["line_key"], update=update,
-            where="t.content_hash IS DISTINCT FROM excluded.content_hash", order_by="s.line_key",
+            OrderLine,
+            source="stg_lines s",
+            values=values,
+            conflict=["line_key"],
+            update=update,
+            where="t.content_hash IS DISTINCT FROM excluded.content_hash",
+            order_by="s.line_key",
         )
         with connection.cursor() as cursor:
             cursor.execute(
@@ -568,11 +673,25 @@ def write_lines(c: dict, lines: list[int], state: FileState, run: RunState) -> N
 # --- refunds -------------------------------------------------------------------------------------------------
 
 REFUND_COLUMNS = [
-    ("refund_no", "text"), ("order_no", "text"), ("title", "text"), ("product_code", "text"),
-    ("paid_amount", "numeric"), ("refund_amount", "numeric"), ("status_text", "text"), ("goods_status", "text"),
-    ("needs_return", "boolean"), ("reason", "text"), ("description", "text"), ("phase", "text"),
-    ("scope", "text"), ("applied_at", "local"), ("finished_at", "local"), ("return_tracking_no", "text"),
-    ("return_company", "text"), ("seller_note", "text"), ("content_hash", "text"),
+    ("refund_no", "text"),
+    ("order_no", "text"),
+    ("title", "text"),
+    ("product_code", "text"),
+    ("paid_amount", "numeric"),
+    ("refund_amount", "numeric"),
+    ("status_text", "text"),
+    ("goods_status", "text"),
+    ("needs_return", "boolean"),
+    ("reason", "text"),
+    ("description", "text"),
+    ("phase", "text"),
+    ("scope", "text"),
+    ("applied_at", "local"),
+    ("finished_at", "local"),
+    ("return_tracking_no", "text"),
+    ("return_company", "text"),
+    ("seller_note", "text"),
+    ("content_hash", "text"),
 ]
 
 
@@ -615,8 +734,13 @@ def write_refunds(c: dict, lines: list[int], state: FileState, run: RunState) ->
         values["customer"] = f"(SELECT o.customer_id FROM {sql.table(Order)} o WHERE o.order_no = s.order_no)"
         update = [n for n in values if n != "refund_no"]
         rows = sql.upsert(
-            Refund, source="stg_refunds s", values=values, conflict=["refund_no"], update=update,
-            where="t.content_hash IS DISTINCT FROM excluded.content_hash", order_by="s.refund_no",
+            Refund,
+            source="stg_refunds s",
+            values=values,
+            conflict=["refund_no"],
+            update=update,
+            where="t.content_hash IS DISTINCT FROM excluded.content_hash",
+            order_by="s.refund_no",
             returning="customer_id, order_id",
         )
         affected = {cid for cid, _ in rows if cid}
@@ -645,7 +769,8 @@ def _write_timeline(affected: set, run: RunState) -> None:
         if entry:
             created, updated, sample = entry
             summary = _("Order import: %(created)d new, %(updated)d updated orders") % {
-                "created": created, "updated": updated,
+                "created": created,
+                "updated": updated,
             }
             data = {"import": run.run_id, "created": created, "updated": updated, "orders": sample}
             rows.append((cid, "order_imported", summary, json.dumps(data, ensure_ascii=False), f"import:{run.run_id}"))
@@ -659,15 +784,27 @@ def _write_timeline(affected: set, run: RunState) -> None:
     if not rows:
         return
     names = [
-        ("customer_id", "bigint"), ("kind", "text"), ("summary", "text"), ("data", "jsonb"), ("dedupe_key", "text"),
+        ("customer_id", "bigint"),
+        ("kind", "text"),
+        ("summary", "text"),
+        ("data", "jsonb"),
+        ("dedupe_key", "text"),
     ]
     sql.stage("stg_timeline", names, rows)
     now_expr = sql.timestamp_literal(run.now)
     sql.upsert(
-        TimelineEvent, source="stg_timeline s", conflict=["customer", "dedupe_key"], update=["summary", "data"],
+        TimelineEvent,
+        source="stg_timeline s",
+        conflict=["customer", "dedupe_key"],
+        update=["summary", "data"],
         values={
-            "customer": "s.customer_id", "kind": "s.kind", "summary": "s.summary", "data": sql.json_expr("s.data"),
-            "dedupe_key": "s.dedupe_key", "occurred_at": now_expr,
+            "customer": "s.customer_id",
+            "kind": "s.kind",
+            "summary": "s.summary",
+            "data": sql.json_expr("s.data"),
+            "dedupe_key": "s.dedupe_key",
+            "occurred_at": now_expr,
         },
-        where="t.data IS DISTINCT FROM excluded.data", order_by="s.customer_id",
+        where="t.data IS DISTINCT FROM excluded.data",
+        order_by="s.customer_id",
     )

@@ -13,13 +13,36 @@ from .importing_fixtures import SAMPLES, line_of
 V2017, V2023 = SAMPLES / "v2017", SAMPLES / "v2023"
 ORDERS, LINES, REFUNDS = "ExportOrderList202403311530", "ExportOrderDetailList202403311530", "RefundExport202403311530"
 
-ORDER_FIELDS = [f.name for f in Order._meta.concrete_fields if f.name not in ("id", "customer", "imported_at",
-                                                                              "updated_at")]
+ORDER_FIELDS = [
+    f.name for f in Order._meta.concrete_fields if f.name not in ("id", "customer", "imported_at", "updated_at")
+]
 CUSTOMER_FIELDS = [
-    "identity_key", "buyer_nick", "display_nick", "real_name", "phone", "phone_tail", "phone_is_masked",
-    "phone_is_virtual", "phone_virtual_expires_at", "email", "wangwang", "province", "city", "district", "address",
-    "postcode", "order_count", "paid_order_count", "total_paid", "avg_order_value", "refund_total", "return_count",
-    "first_order_at", "last_order_at", "first_paid_at", "last_paid_at",
+    "identity_key",
+    "buyer_nick",
+    "display_nick",
+    "real_name",
+    "phone",
+    "phone_tail",
+    "phone_is_masked",
+    "phone_is_virtual",
+    "phone_virtual_expires_at",
+    "email",
+    "wangwang",
+    "province",
+    "city",
+    "district",
+    "address",
+    "postcode",
+    "order_count",
+    "paid_order_count",
+    "total_paid",
+    "avg_order_value",
+    "refund_total",
+    "return_count",
+    "first_order_at",
+    "last_order_at",
+    "first_paid_at",
+    "last_paid_at",
 ]
 LINE_FIELDS = [f.name for f in OrderLine._meta.concrete_fields if f.name not in ("id", "order", "product")]
 REFUND_FIELDS = [f.name for f in Refund._meta.concrete_fields if f.name not in ("id", "order", "customer")]
@@ -34,8 +57,17 @@ def snapshot() -> dict:
         "refunds": sorted(Refund.objects.values_list(*REFUND_FIELDS, "order__order_no", "customer__identity_key")),
         "addresses": sorted(
             CustomerAddress.objects.values_list(
-                "customer__identity_key", "fingerprint", "receiver_name", "phone", "province", "city", "district",
-                "detail", "postcode", "first_seen_at", "last_seen_at",
+                "customer__identity_key",
+                "fingerprint",
+                "receiver_name",
+                "phone",
+                "province",
+                "city",
+                "district",
+                "detail",
+                "postcode",
+                "first_seen_at",
+                "last_seen_at",
             )
         ),
         "products": sorted(Product.objects.values_list("key", "merchant_code", "title")),
@@ -49,6 +81,7 @@ def wipe() -> None:
 
 def as_gbk(rows: list[tuple], drop: int) -> list[tuple]:
     """Rows as a GBK export would spell them (characters GBK lacks become "?"), without column `drop`."""
+
     def spell(value):
         return value.encode("gbk", errors="replace").decode("gbk") if isinstance(value, str) else value
 
@@ -164,8 +197,17 @@ def test_reimporting_the_same_files_creates_and_updates_nothing():
 
     # Then nothing was created or updated, and the database holds exactly what it held
     for entry in again["files"]:
-        for key in ("orders_created", "orders_updated", "lines_created", "lines_updated", "refunds_created",
-                    "refunds_updated", "customers_created", "customers_updated", "products_created"):
+        for key in (
+            "orders_created",
+            "orders_updated",
+            "lines_created",
+            "lines_updated",
+            "refunds_created",
+            "refunds_updated",
+            "customers_created",
+            "customers_updated",
+            "products_created",
+        ):
             assert entry[key] == 0, (entry["file"], key)
     assert snapshot() == before
     assert sorted(Order.objects.values_list("order_no", "updated_at")) == updated_at

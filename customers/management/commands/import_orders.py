@@ -27,9 +27,7 @@ class Command(BaseCommand):
             if bar:
                 bar.close()
         for entry in summary["files"]:
-            if entry["status"] == "unreadable":
-                self.stderr.write(f"{entry['file']}: {entry['reason']}")
-            elif entry["status"] == "failed":
+            if entry["status"] == "unreadable" or entry["status"] == "failed":
                 self.stderr.write(f"{entry['file']}: {entry['reason']}")
         if json:
             self.stdout.write(_dumps(summary))
@@ -60,9 +58,7 @@ class Command(BaseCommand):
             self.stdout.write(f"{entry['file']} [{entry['kind'] or '?'}] {entry['status']}")
             self.stdout.write("  " + ", ".join(f"{k}={v}" for k, v in counts.items()))
             for error in entry["errors"]:
-                self.stdout.write(
-                    f"  line {error['line']} {error['column']}: {error['reason']} ({error['value']!r})"
-                )
+                self.stdout.write(f"  line {error['line']} {error['column']}: {error['reason']} ({error['value']!r})")
             for warning in entry["warnings"]:
                 self.stdout.write(f"  line {warning['line']}: {warning['reason']}")
             for item in entry["ambiguous_customers"]:

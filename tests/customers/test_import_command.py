@@ -1,0 +1,56 @@
+"""python manage.py import_orders: --json output and exit statuses."""
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from customers.models import Order
+
+from .importing_fixtures import ORDER_HEADER, SAMPLES, order_row, write_export
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args) -> tuple[int, str, str]:
+    out, err = StringIO(), StringIO()
+    try:
+        call_command("import_orders", *args, stdout=out, stderr=err)
+        code = 0
+    except SystemExit as exit:
+        code = exit.code
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_json_prints_exactly_one_object_and_exits_0_with_row_errors():
+    code, out, err = run(str(SAMPLES / "v2017/ExportOrderList202403311530.csv"), "--json")
+
+    summary = json.loads(out)  # fails if anything else was printed on stdout
+    assert code == 0
+    [entry] = summary["files"]
+    assert entry["kind"] == "orders" and entry["orders_created"] == 56 and entry["error_count"] == 4
+    assert {"file", "line", "column", "value", "reason"} == set(entry["errors"][0])
+    assert err == ""
+
+
+def test_an_unreadable_file_exits_2_with_a_one_line_reason_and_the_others_still_import(tmp_path):
+    junk = tmp_path / "photo.xlsx"
+    junk.write_bytes(b"not a zip at all")
+    good = write_export(tmp_path / "ExportOrderList.csv", ORDER_HEADER, [order_row()])
+
+    code, out, err = run(str(junk), str(good), "--json")
+
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("photo.xlsx: not a readable xlsx workbook")
+    assert json.loads(out)["files"][1]["orders_created"] == 1
+    assert Order.objects.count() == 1
+
+
+def test_without_json_it_prints_a_readable_summary(tmp_path):
+    good = write_export(tmp_path / "ExportOrderList.csv", ORDER_HEADER, [order_row(), order_row(订单编号="1E+18")])
+
+    code, out, _ = run(str(good))
+
+    assert code == 0
+    assert "ExportOrderList.csv [orders] ok" in out and "line 3 订单编号" in out
