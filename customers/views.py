@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 from django.views.generic import ListView, UpdateView
 
 from . import selectors, services
-from .filters import CUSTOMER_SORTS, DEFAULT_SORT
+from .filters import CUSTOMER_SORTS, DEFAULT_SORT, lifecycle_choices
 from .forms import CustomerForm, CustomerNoteForm, MergeConfirmForm, MergePickForm, RevealForm
 from .models import Customer, CustomerMerge
 from .pagination import paginate_uncounted
@@ -39,8 +39,10 @@ class CustomerListView(PermissionRequiredMixin, ListView):
 
     def paginate_queryset(self, queryset, page_size):
         page = paginate_uncounted(queryset, page=self.request.GET.get("page"), page_size=page_size)
+        stages = dict(lifecycle_choices())
         for customer in page:
             customer.contact = selectors.customer_contact(customer)
+            customer.stage_label = stages.get(customer.lifecycle_stage, customer.lifecycle_stage)
         return None, page, page.object_list, page.has_other_pages()
 
     def get_paginate_by(self, queryset):
@@ -84,6 +86,7 @@ def _show_customer(request, customer: Customer, *, raw: dict | None = None, stat
         obj.contact = selectors.receiver_contact(obj, raw=revealed)
     for event in detail.timeline:
         event.label = kind_label(event.kind)
+    customer.stage_label = dict(lifecycle_choices()).get(customer.lifecycle_stage, customer.lifecycle_stage)
     user = request.user
     context = {
         "customer": customer,
