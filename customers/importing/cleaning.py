@@ -114,14 +114,68 @@ _CLEANERS = {
 }
 
 
+_NULLS = {"null", "NULL", "Null"}
+
+
+def _column_fast(pattern: str) -> re.Pattern:
+    """A pattern matching a whole column joined by newlines when every value is already canonical or empty: one
+    C-level match per column instead of a Python call per value (a million rows per file)."""
+    return re.compile(f"(?:{pattern})?(?:\n(?:{pattern})?)*")
+
+
+_FAST = {
+    "id": _column_fast(r"\d{1,32}"),
+    "money": _column_fast(r"\d{1,12}\.\d\d"),
+    "int": _column_fast(r"\d{1,9}"),
+    "datetime": _column_fast(
+        r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01]) (?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
+    ),
+}
+
+
+def base_column(raw: list[str]) -> list[str]:
+    """base_text() over a column, with the common cases done without a Python call per value."""
+    values = [v.strip() for v in raw]
+    joined = "\x1f".join(values)
+    if '="' in joined:
+        values = [v[2:-1].strip() if v[:2] == '="' and v[-1:] == '"' and '"' not in v[2:-1] else v for v in values]
+    if "null" in joined or "NULL" in joined or "Null" in joined:
+        values = ["" if v in _NULLS else v for v in values]
+    if "\r" in joined:  # a quoted multi-line value: CRLF in CSV, LF in Excel; keep one spelling
+        values = [v.replace("\r\n", "\n") for v in values]
+    return values
+
+
+def _fast_typed(kind: str, values: list[str]) -> list | None:
+    """The typed column when every value is canonical already, else None (then each value is checked)."""
+    pattern = _FAST.get(kind)
+    if pattern is None:
+        return None
+    joined = "\n".join(values)
+    if joined.count("\n") != len(values) - 1 or not pattern.fullmatch(joined):
+        return None
+    if kind == "int":
+        return [int(v) if v else None for v in values]
+    if kind == "datetime":  # the pattern checks ranges; days 29-31 also need the month checked
+        for v in values:
+            if v and v[8:10] >= "29" and clean_datetime(v)[1]:
+                return None
+    if kind == "id":
+        return values
+    return [v or None for v in values]
+
+
 def clean_column(field: Field, raw: list[str]) -> tuple[list, list[tuple[int, str, str]]]:
     """Clean one column. Returns the values and [(row index, raw value, reason)] for the bad cells."""
-    values = [base_text(v) for v in raw]
-    if "\r" in "".join(values):  # a quoted multi-line value: CRLF in CSV, LF in Excel; keep one spelling
-        values = [v.replace("\r\n", "\n") for v in values]
+    values = base_column(raw)
     problems: list[tuple[int, str, str]] = []
     cleaner = _CLEANERS.get(field.type)
-    if cleaner is not None:
+    fast = _fast_typed(field.type, values) if cleaner is not None else None
+    if fast is not None:
+        values = fast
+    elif field.type == "phone":
+        values = [v.lstrip("'").strip() for v in values]
+    elif cleaner is not None:
         cleaned = []
         for i, v in enumerate(values):
             value, reason = cleaner(v)
@@ -134,7 +188,7 @@ def clean_column(field: Field, raw: list[str]) -> tuple[list, list[tuple[int, st
         problems.extend(
             (i, "", "this value is required") for i, v in enumerate(values) if v in ("", None) and i not in flagged
         )
-    if field.max_length and values and max(len(v) for v in values) > field.max_length:
+    if field.max_length and values and max(map(len, values)) > field.max_length:
         problems.extend(
             (i, v[:60], f"longer than {field.max_length} characters")
             for i, v in enumerate(values)

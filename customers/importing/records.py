@@ -54,8 +54,17 @@ def phone_facts(phone: str) -> tuple[bool, bool, str]:
 
 
 def content_hash(*values) -> str:
-    text = "\x1f".join("" if v is None else str(v) for v in values)
+    return _md5("\x1f".join(map(str, values)))
+
+
+def _md5(text: str) -> str:
     return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+def column_hashes(columns: list[list]) -> list[str]:
+    """content_hash() of every row of these columns, column-wise (no Python call per value)."""
+    texts = [list(map(str, col)) for col in columns]
+    return [_md5(t) for t in map("\x1f".join, zip(*texts, strict=True))]
 
 
 def prepare_orders(c: dict[str, list]) -> dict[str, list]:
@@ -79,8 +88,7 @@ def prepare_orders(c: dict[str, list]) -> dict[str, list]:
         )
         for i in range(n)
     ]
-    hashed = [c[name] for name in ORDER_HASHED]
-    c["content_hash"] = [content_hash(*row) for row in zip(*hashed, strict=True)]
+    c["content_hash"] = column_hashes([c[name] for name in ORDER_HASHED])
     return c
 
 

@@ -94,7 +94,8 @@ def import_files(paths: Iterable, *, job=None, progress: Progress | None = None,
 
         segmentation_refresh(customer_ids=sorted(run.affected))
     rows = sum(s["rows"] for s, _ in entries)
-    if connection.vendor == "postgresql" and rows >= ANALYZE_AFTER_ROWS:
+    written = sum(s[k] for s, _ in entries for k in COUNTERS if k.endswith(("_created", "_updated")))
+    if connection.vendor == "postgresql" and written >= ANALYZE_AFTER_ROWS:
         _analyze()
     files = [_public(summary) for summary, _ in entries]
     log.info("import %s: %d files, %d rows in %.1fs", run.run_id, len(files), rows, time.monotonic() - started)

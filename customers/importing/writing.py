@@ -34,6 +34,7 @@ from .records import (
     ORDER_HASHED,
     RANK,
     REFUND_HASHED,
+    column_hashes,
     content_hash,
     parse_address,
     phone_facts,
@@ -600,7 +601,7 @@ def write_lines(c: dict, lines: list[int], state: FileState, run: RunState) -> N
             keys.append(f"{no}:{count}")
     c["line_key"] = keys
     c["product_key"] = [product_key(m, t) for m, t in zip(c["merchant_code"], c["title"], strict=True)]
-    c["content_hash"] = [content_hash(*row) for row in zip(*(c[name] for name in LINE_HASHED), strict=True)]
+    c["content_hash"] = column_hashes([c[name] for name in LINE_HASHED])
     keep: dict[str, int] = {}
     for i, key in enumerate(keys):
         if key in keep and c["content_hash"][keep[key]] != c["content_hash"][i]:
@@ -697,7 +698,7 @@ REFUND_COLUMNS = [
 
 def write_refunds(c: dict, lines: list[int], state: FileState, run: RunState) -> None:
     summary = state.summary
-    c["content_hash"] = [content_hash(*row) for row in zip(*(c[name] for name in REFUND_HASHED), strict=True)]
+    c["content_hash"] = column_hashes([c[name] for name in REFUND_HASHED])
     keep: dict[str, int] = {}
     for i, key in enumerate(c["refund_no"]):
         if key in keep and c["content_hash"][keep[key]] != c["content_hash"][i]:
