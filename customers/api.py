@@ -229,3 +229,6 @@ def register(router) -> None:
     from .segment_api import register as register_segmentation  # segments, tags, tiers, points
 
     register_segmentation(router)
+    from .import_api import register as register_imports  # import jobs (upload, status, result)
+
+    register_imports(router)

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.models import AuditEvent
+from crm.models import AuditEvent, Job
 from crm.services import audit_record
 
 from .models import Customer, CustomerAddress, CustomerMerge, CustomerNote, CustomerTag, Order, Refund, TimelineEvent
@@ -322,3 +322,27 @@ def customer_export(*, actor, queryset, filters: dict, file_format: str):
     audit_record(actor=actor, action=AuditEvent.Action.EXPORT, object_type="customer",
                  detail={"format": file_format, "filter": filters, "rows": count})
     return out, count
+
+
+def import_job_create(*, files: list, user) -> Job:
+    """Store uploaded exports as the ImportFiles of a new "import_orders" Job and queue it once committed.
+    The files are validated by customers.import_forms (the form or the API serializer) before this is called."""
+    import hashlib
+
+    from crm.services import job_create
+
+    from .models import ImportFile
+    from .tasks import import_job_run
+
+    with transaction.atomic():
+        job = job_create(kind="import_orders", created_by=user, params={"files": [f.name for f in files]})
+        for upload in files:
+            digest = hashlib.sha256()
+            for chunk in upload.chunks():
+                digest.update(chunk)
+            upload.seek(0)
+            ImportFile.objects.create(
+                job=job, file=upload, original_name=upload.name[:255], size=upload.size, sha256=digest.hexdigest()
+            )
+        import_job_run.delay_on_commit(job.id)
+    return job

@@ -28,3 +28,15 @@ def tiers_yearly_review_task() -> int:
     from .segmentation.tiers import tiers_yearly_review
 
     return tiers_yearly_review()
+
+
+# --- Order-export import (customers/importing/) -------------------------------------------------------
+
+
+@shared_task(acks_late=True)
+def import_job_run(job_id: int) -> str | None:
+    """Run the import Job `job_id` (queued by customers.services.import_job_create). Idempotent: the job is
+    claimed with a conditional update, so a repeated delivery does nothing."""
+    from .importing.jobs import import_job_execute
+
+    return import_job_execute(job_id=job_id)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import segment_urls, views
+from . import import_views, segment_urls, views
 
 app_name = "customers"
 urlpatterns = [
@@ -14,6 +14,6 @@ urlpatterns = [
     path("merges/<int:pk>/undo/", views.merge_undo, name="merge-undo"),
     path("orders/", views.order_list, name="orders"),
     path("orders/<int:pk>/", views.order_detail, name="order-detail"),
-    path("import/", views.import_upload, name="import"),
+    path("import/", import_views.import_upload, name="import"),
     *segment_urls.urlpatterns,  # segments, RFM, tiers, tags, points (customers/segment_urls.py)
 ]

@@ -277,12 +277,6 @@ def order_detail(request, pk: int):
 
 
 @login_required
-@permission_required("customers.import_orders", raise_exception=True)
-def import_upload(request):
-    return render(request, "customers/import_upload.html")
-
-
-@login_required
 @permission_required("customers.view_segment", raise_exception=True)
 def segment_list(request):
     return render(request, "customers/segment_list.html")

@@ -1,0 +1,59 @@
+"""Running an import Job: the uploaded ImportFiles of the job, through import_files, into job.result."""
+
+import logging
+import shutil
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+
+from crm.models import Job
+from crm.services import job_claim, job_finish, job_progress
+
+from .runner import import_files
+
+log = logging.getLogger(__name__)
+
+KIND = "import_orders"
+FINAL_STATUS = {"succeeded": Job.Status.SUCCEEDED, "partial": Job.Status.PARTIAL, "failed": Job.Status.FAILED}
+
+
+def import_job_execute(*, job_id: int) -> str | None:
+    """Claim the queued import job `job_id` and run it. Returns the final status, or None when the job was not
+    ours to run (another worker has it, or it already finished): running a task twice imports once."""
+    job = job_claim(job_id=job_id)
+    if job is None:
+        return None
+    uploads = list(job.import_files.order_by("id"))
+    job_progress(job=job, done=0, total=sum(u.size for u in uploads) or 1, step="")
+
+    def progress(done: int, total: int, step: str) -> None:
+        job_progress(job=job, done=done, total=total, step=step)
+
+    try:
+        with ExitStack() as stack:
+            paths = [(_local_path(upload, stack), upload.original_name) for upload in uploads]
+            summary = import_files(paths, job=job, progress=progress)
+    except Exception as exc:  # an unexpected failure still ends the job, with the reason for the page
+        log.exception("import job %s failed", job_id)
+        job_finish(job=job, status=Job.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:1000])
+        return Job.Status.FAILED
+    for upload, entry in zip(uploads, summary["files"], strict=True):
+        upload.kind = entry["kind"]
+        upload.summary = entry
+        upload.save(update_fields=["kind", "summary"])
+    status = FINAL_STATUS[summary["status"]]
+    job_finish(job=job, status=status, result=summary)
+    return status
+
+
+def _local_path(upload, stack: ExitStack) -> Path:
+    """A path on local disk for the stored upload (a temporary copy when the storage is remote)."""
+    try:
+        return Path(upload.file.path)
+    except NotImplementedError:
+        suffix = Path(upload.original_name).suffix
+        temp = stack.enter_context(tempfile.NamedTemporaryFile(suffix=suffix))  # noqa: SIM115 closed by the stack
+        with upload.file.open("rb") as source:
+            shutil.copyfileobj(source, temp)
+        temp.flush()
+        return Path(temp.name)
