@@ -13,7 +13,20 @@ from .importing_fixtures import SAMPLES
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_manager_uploads_exports_watches_the_progress_and_reads_the_result(browser_login, live_server, manager):
+@pytest.fixture
+def queued_not_run():
+    """The upload only queues the job (no eager run), so the page shows it queued until the worker below runs."""
+    from crm.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    yield
+    app.conf.task_always_eager = previous
+
+
+def test_a_manager_uploads_exports_watches_the_progress_and_reads_the_result(
+    browser_login, live_server, manager, queued_not_run
+):
     # Given a manager on the upload page
     driver = browser_login(manager)
     WebDriverWait(driver, 10).until(EC.presence_of_element_located((By.ID, "nav")))

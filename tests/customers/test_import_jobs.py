@@ -19,8 +19,8 @@ def eager(settings):
     """Run Celery tasks in-process, as CELERY_TASK_ALWAYS_EAGER does, for tests that need no real worker."""
     from crm.celery import app
 
+    previous = app.conf.task_always_eager  # read (and so load the config) before changing the setting
     settings.CELERY_TASK_ALWAYS_EAGER = True
-    previous = app.conf.task_always_eager
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = previous
