@@ -287,3 +287,14 @@ def test_refund_rows_import_with_their_flags_and_dates(tmp_path):
     assert entry["kind"] == "refunds" and entry["refunds_created"] == 1 and entry["orphans"] == 1
     assert refund.needs_return is True and refund.refund_amount == Decimal("32.00")
     assert refund.applied_at.isoformat() == "2024-03-10T01:00:00+00:00"
+
+
+def test_a_header_without_rows_imports_nothing_and_an_empty_file_is_unreadable(tmp_path):
+    header_only = write_export(tmp_path / "ExportOrderList.csv", ORDER_HEADER, [])
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+
+    first, second = import_files([header_only, empty])["files"]
+
+    assert first["status"] == "ok" and first["rows"] == 0
+    assert second["status"] == "unreadable" and second["reason"] == "the file is empty"
