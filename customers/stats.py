@@ -33,6 +33,11 @@ def _aggregate_sql(where: str) -> str:
     paid = "o.status IN ({})".format(", ".join(f"'{s}'" for s in PAID_STATUSES))
     total_paid = f"COALESCE(SUM(CASE WHEN {paid} THEN COALESCE(o.paid_amount, 0) END), 0)"
     paid_count = f"COUNT(CASE WHEN {paid} THEN 1 END)"
+    # A correlated count per customer (the refund's customer index), not an aggregate over every refund.
+    returns = (
+        f"(SELECT COUNT(*) FROM {table(Refund)} r WHERE r.customer_id = c.id AND r.status_text = '退款成功' "
+        f"AND r.needs_return {'IS TRUE' if is_postgres() else '= 1'})"
+    )
     return f"""
         SELECT c.id AS cid,
                COUNT(o.id) AS order_count,
@@ -40,7 +45,7 @@ def _aggregate_sql(where: str) -> str:
                {total_paid} AS total_paid,
                CASE WHEN {paid_count} > 0 THEN ROUND({total_paid} / {paid_count}, 2) ELSE 0 END AS avg_order_value,
                COALESCE(SUM(COALESCE(o.refund_amount, 0)), 0) AS refund_total,
-               COALESCE(MAX(r.returns), 0) AS return_count,
+               {returns} AS return_count,
                MIN(o.ordered_at) AS first_order_at,
                MAX(o.ordered_at) AS last_order_at,
                MIN(CASE WHEN {paid} THEN o.paid_at END) AS first_paid_at,

@@ -88,8 +88,9 @@ def upsert(
     """INSERT INTO model's table every row of `source` (a FROM clause, aliased `s`).
 
     `values` maps field names to SQL expressions over `s`; every other concrete field gets its Python default.
-    On conflict with `conflict` (field names) the `update` fields are set from EXCLUDED when `where` holds (the
-    target table is aliased `t`), or nothing happens when `update` is None."""
+    On conflict with `conflict` (field names) the `update` fields are set from EXCLUDED (or from the expression of
+    a (field, expression) pair) when `where` holds (the target table is aliased `t`), or nothing happens when
+    `update` is None."""
     columns, exprs, params = [], [], []
     now = timezone.now()
     for field in model._meta.concrete_fields:
@@ -108,9 +109,7 @@ def upsert(
     if order_by:
         sql += f" ORDER BY {order_by}"
     if update:
-        sets = ", ".join(
-            f"{(c := connection.ops.quote_name(model._meta.get_field(f).column))} = excluded.{c}" for f in update
-        )
+        sets = ", ".join(_assignment(model, item) for item in update)
         sql += f" ON CONFLICT ({conflict_cols}) DO UPDATE SET {sets}"
         if where:
             sql += f" WHERE {where}"
@@ -123,6 +122,13 @@ def upsert(
         return cursor.fetchall() if returning else []
 
 
+def _assignment(model, item) -> str:
+    """`col = excluded.col` for a field name, or `col = <expression>` for a (field name, expression) pair."""
+    name, expression = item if isinstance(item, tuple) else (item, None)
+    column = connection.ops.quote_name(model._meta.get_field(name).column)
+    return f"{column} = {expression or f'excluded.{column}'}"
+
+
 def fetch_in(sql: str, keys: list[str], *, params_before: tuple = ()) -> list[tuple]:
     """Run `sql` whose `{keys}` placeholder stands for "IN (the keys)" (text keys); batched on SQLite."""
     if not keys:
@@ -130,9 +136,7 @@ def fetch_in(sql: str, keys: list[str], *, params_before: tuple = ()) -> list[tu
     rows: list[tuple] = []
     with connection.cursor() as cursor:
         if is_postgres():  # one text parameter: psycopg dumps a 50,000-element list slowly, in Python
-            cursor.execute(
-                sql.format(keys="= ANY(string_to_array(%s, E'\\x1f'))"), [*params_before, "\x1f".join(keys)]
-            )
+            cursor.execute(sql.format(keys="= ANY(string_to_array(%s, E'\\x1f'))"), [*params_before, "\x1f".join(keys)])
             return cursor.fetchall()
         for start in range(0, len(keys), IN_BATCH):
             part = list(keys[start : start + IN_BATCH])

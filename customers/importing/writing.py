@@ -491,30 +491,24 @@ def _upsert_addresses(c: dict, write: list[int]) -> None:
     values["customer"] = values.pop("customer_id")
     values["first_seen_at"] = sql.local_ts("s.first_seen_at")
     values["last_seen_at"] = sql.local_ts("s.last_seen_at")
-    sql.upsert(
+    earliest = (
+        "CASE WHEN t.first_seen_at IS NULL OR excluded.first_seen_at < t.first_seen_at "
+        "THEN excluded.first_seen_at ELSE t.first_seen_at END"
+    )
+    latest = (
+        "CASE WHEN t.last_seen_at IS NULL OR excluded.last_seen_at > t.last_seen_at "
+        "THEN excluded.last_seen_at ELSE t.last_seen_at END"
+    )
+    sql.upsert(  # an address seen again keeps its earliest first and latest last sighting, in any file order
         CustomerAddress,
         source="stg_addresses s",
         values=values,
         conflict=["customer", "fingerprint"],
-        update=["first_seen_at", "last_seen_at"],
+        update=[("first_seen_at", earliest), ("last_seen_at", latest)],
         where=(
             "(excluded.first_seen_at < t.first_seen_at OR t.first_seen_at IS NULL "
             "OR excluded.last_seen_at > t.last_seen_at OR t.last_seen_at IS NULL)"
         ),
-    )
-    # The upsert took the batch's values; keep the earliest first and the latest last seen across batches.
-    sql.execute(
-        f"UPDATE {sql.table(CustomerAddress)} SET first_seen_at = x.first_seen_at, last_seen_at = x.last_seen_at "
-        f"FROM (SELECT a.id, "
-        f"CASE WHEN {sql.local_ts('s.first_seen_at')} < a.first_seen_at THEN {sql.local_ts('s.first_seen_at')} "
-        f"ELSE a.first_seen_at END AS first_seen_at, "
-        f"CASE WHEN {sql.local_ts('s.last_seen_at')} > a.last_seen_at THEN {sql.local_ts('s.last_seen_at')} "
-        f"ELSE a.last_seen_at END AS last_seen_at "
-        f"FROM {sql.table(CustomerAddress)} a JOIN stg_addresses s "
-        f"ON a.customer_id = s.customer_id AND a.fingerprint = s.fingerprint) x "
-        f"WHERE {sql.table(CustomerAddress)}.id = x.id AND ("
-        f"{sql.table(CustomerAddress)}.first_seen_at IS DISTINCT FROM x.first_seen_at OR "
-        f"{sql.table(CustomerAddress)}.last_seen_at IS DISTINCT FROM x.last_seen_at)"
     )
 
 

@@ -298,3 +298,19 @@ def test_a_header_without_rows_imports_nothing_and_an_empty_file_is_unreadable(t
 
     assert first["status"] == "ok" and first["rows"] == 0
     assert second["status"] == "unreadable" and second["reason"] == "the file is empty"
+
+
+def test_an_address_seen_in_several_imports_keeps_its_first_and_last_sighting_in_any_order(tmp_path):
+    march = write_export(tmp_path / "march.csv", ORDER_HEADER, [order_row(订单创建时间="2024-03-01 10:00:00")])
+    january = write_export(
+        tmp_path / "january.csv",
+        ORDER_HEADER,
+        [order_row(订单编号='="3003249668502739002"', 订单创建时间="2024-01-05 10:00:00")],
+    )
+    import_files([march])
+
+    import_files([january])
+
+    [address] = Customer.objects.get().addresses.all()
+    assert address.first_seen_at.date().isoformat() == "2024-01-05"
+    assert address.last_seen_at.date().isoformat() == "2024-03-01"
