@@ -314,3 +314,28 @@ def test_an_address_seen_in_several_imports_keeps_its_first_and_last_sighting_in
     [address] = Customer.objects.get().addresses.all()
     assert address.first_seen_at.date().isoformat() == "2024-01-05"
     assert address.last_seen_at.date().isoformat() == "2024-03-01"
+
+
+@pytest.mark.parametrize(
+    "text, status",
+    [
+        ("等待买家付款", OrderStatus.UNPAID),
+        ("买家已付款,等待卖家发货", OrderStatus.PAID),  # an ASCII comma, as re-saved files have it
+        ("卖家已发货，等待买家确认收货并付款", OrderStatus.SHIPPED),
+        ("买家已签收", OrderStatus.SHIPPED),
+        ("交易成功", OrderStatus.COMPLETED),
+        ("交易被淘宝关闭", OrderStatus.CLOSED),
+        ("某个新状态", OrderStatus.OTHER),
+    ],
+)
+def test_statuses_are_normalised_and_the_exported_text_is_kept(tmp_path, text, status):
+    import_orders(tmp_path, [order_row(订单状态=text)])
+
+    order = Order.objects.get()
+    assert (order.status, order.status_text) == (status, text)
+
+
+def test_a_tracking_number_loses_its_no_prefix(tmp_path):
+    import_orders(tmp_path, [order_row(**{"物流单号 ": "No:7933002893961"})])
+
+    assert Order.objects.get().tracking_no == "7933002893961"
