@@ -355,6 +355,15 @@ def _existing_orders(c: dict, idx: list[int], state: FileState) -> dict[str, dic
     return existing
 
 
+def _unchanged(old: dict | None, c: dict, i: int) -> bool:
+    return bool(
+        old
+        and old["content_hash"] == c["content_hash"][i]
+        and old["customer_id"]
+        and old["identity_key"] == c["identity_key"][i]
+    )
+
+
 def write_orders(c: dict, lines: list[int], state: FileState, run: RunState) -> None:
     summary = state.summary
     prepare_orders(c)
@@ -363,10 +372,16 @@ def write_orders(c: dict, lines: list[int], state: FileState, run: RunState) -> 
         if c["identity_key"][i] is None:
             state.warn(lines[i], "买家会员名", "", "no buyer details: the order is imported without a customer")
     found = _existing_orders(c, idx, state)
-    customer_ids, created, updated_contact = _upsert_customers(_customer_candidates(c, idx), run)
+    # An order already imported with this very content changes nothing, not even its customer (so a re-import
+    # reads no customers, and does not undo a hand edit of the customer's contact details).
+    same = {i for i in idx if _unchanged(found.get(c["order_no"][i]), c, i)}
+    fresh = [i for i in idx if i not in same]
+    customer_ids, created, updated_contact = _upsert_customers(_customer_candidates(c, fresh), run)
     summary["customers_created"] += created
     c["customer_id"] = [customer_ids.get(k) for k in c["identity_key"]]
-    _report_ambiguous(c, idx, lines, state)
+    for i in same:
+        c["customer_id"][i] = found[c["order_no"][i]]["customer_id"]
+    _report_ambiguous(c, fresh, lines, state)
     existing = {no: (o["content_hash"], o["status"], o["customer_id"]) for no, o in found.items()}
     write, affected = [], set()
     for i in idx:

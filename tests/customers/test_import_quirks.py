@@ -339,3 +339,14 @@ def test_a_tracking_number_loses_its_no_prefix(tmp_path):
     import_orders(tmp_path, [order_row(**{"物流单号 ": "No:7933002893961"})])
 
     assert Order.objects.get().tracking_no == "7933002893961"
+
+
+def test_reimporting_an_unchanged_file_keeps_contact_details_edited_by_hand(tmp_path):
+    path = write_export(tmp_path / "ExportOrderList.csv", ORDER_HEADER, [order_row()])
+    import_files([path])
+    Customer.objects.update(phone="13912345678", phone_tail="5678")
+
+    [entry] = import_files([path])["files"]
+
+    assert Customer.objects.get().phone == "13912345678"
+    assert entry["customers_updated"] == 0 and entry["orders_unchanged"] == 1
