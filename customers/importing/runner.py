@@ -11,10 +11,13 @@ from django.utils import timezone
 
 from customers.models import Customer, CustomerAddress, Order, OrderLine, Product, Refund, TimelineEvent
 
+from .batches import MAX_LISTED, FileState, RunState
 from .cleaning import clean_chunk
 from .columns import LINES, ORDERS, REFUNDS
+from .lines import write_lines
+from .orders import write_orders
 from .reading import CHUNK_ROWS, ExportFile, UnreadableFile
-from .writing import MAX_LISTED, FileState, RunState, write_lines, write_orders, write_refunds
+from .refunds import write_refunds
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,115 @@
+"""Writing a batch of 宝贝报表 rows: order lines and the products they name."""
+
+from django.db import connection
+
+from customers.models import Order, OrderLine, Product
+
+from . import sql
+from .batches import FileState, RunState, finish_batch, rows_of
+from .records import LINE_HASHED, column_hashes, product_key
+
+LINE_COLUMNS = [
+    ("line_key", "text"),
+    ("order_no", "text"),
+    ("product_key", "text"),
+    ("title", "text"),
+    ("merchant_code", "text"),
+    ("sku_properties", "text"),
+    ("package_info", "text"),
+    ("external_code", "text"),
+    ("list_price", "numeric"),
+    ("quantity", "integer"),
+    ("paid_amount", "numeric"),
+    ("status_text", "text"),
+    ("refund_status", "text"),
+    ("refund_amount", "numeric"),
+    ("remark", "text"),
+    ("content_hash", "text"),
+]
+
+
+def write_lines(c: dict, lines: list[int], state: FileState, run: RunState) -> None:
+    summary = state.summary
+    n = len(lines)
+    keys = []
+    for i in range(n):
+        if c["line_no"][i]:
+            keys.append(c["line_no"][i])
+        else:  # layouts without 子订单编号: the line's position within its order in this file
+            no = c["order_no"][i]
+            count = state.line_numbers.get(no, 0) + 1
+            state.line_numbers[no] = count
+            keys.append(f"{no}:{count}")
+    c["line_key"] = keys
+    c["product_key"] = [product_key(m, t) for m, t in zip(c["merchant_code"], c["title"], strict=True)]
+    c["content_hash"] = column_hashes([c[name] for name in LINE_HASHED])
+    keep: dict[str, int] = {}
+    for i, key in enumerate(keys):
+        if key in keep and c["content_hash"][keep[key]] != c["content_hash"][i]:
+            state.warn(lines[i], "子订单编号", key, f"line {key} appears twice in this file; the later row wins")
+        elif key in keep:
+            summary["duplicates"] += 1
+        keep[key] = i
+    idx = sorted(keep.values(), key=lambda i: keys[i])
+
+    products = {}
+    for i in idx:
+        if c["product_key"][i] and c["product_key"][i] not in products:
+            products[c["product_key"][i]] = (c["product_key"][i], c["merchant_code"][i], c["title"][i][:255])
+    if products:
+        known = {k for (k,) in sql.fetch_in(f"SELECT key FROM {sql.table(Product)} WHERE key {{keys}}", list(products))}
+        new = sorted(v for k, v in products.items() if k not in known)
+        if new:
+            sql.stage("stg_products", [("key", "text"), ("merchant_code", "text"), ("title", "text")], new)
+            sql.upsert(
+                Product,
+                source="stg_products s",
+                conflict=["key"],
+                update=None,
+                order_by="s.key",
+                values={"key": "s.key", "merchant_code": "s.merchant_code", "title": "s.title"},
+            )
+            summary["products_created"] += len(new)
+
+    existing = dict(
+        sql.fetch_in(
+            f"SELECT line_key, content_hash FROM {sql.table(OrderLine)} WHERE line_key {{keys}}", [keys[i] for i in idx]
+        )
+    )
+    write = []
+    for i in idx:
+        old = existing.get(keys[i])
+        if old is None:
+            summary["lines_created"] += 1
+        elif old == c["content_hash"][i]:
+            summary["lines_unchanged"] += 1
+            continue
+        else:
+            summary["lines_updated"] += 1
+        write.append(i)
+    if write:
+        sql.stage("stg_lines", LINE_COLUMNS, rows_of(c, LINE_COLUMNS, write))
+        values = {name: f"s.{name}" for name, _ in LINE_COLUMNS if name != "product_key"}
+        values["order"] = "o.id"
+        values["product"] = "p.id"
+        update = [n for n in values if n != "line_key"]
+        sql.upsert(
+            OrderLine,
+            source=(  # joins, not a sub-select per row: a hash join over the batch
+                f"stg_lines s LEFT JOIN {sql.table(Order)} o ON o.order_no = s.order_no "
+                f"LEFT JOIN {sql.table(Product)} p ON p.key = s.product_key"
+            ),
+            values=values,
+            conflict=["line_key"],
+            update=update,
+            where="t.content_hash IS DISTINCT FROM excluded.content_hash",
+            order_by="s.line_key",
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT COUNT(*) FROM stg_lines s WHERE NOT EXISTS "
+                f"(SELECT 1 FROM {sql.table(Order)} o WHERE o.order_no = s.order_no)"
+            )
+            orphans = cursor.fetchone()[0]
+        summary["orphans"] += orphans
+    finish_batch(set(), summary, run)
