@@ -12,7 +12,17 @@ from django.utils.translation import gettext as _
 from crm.models import AuditEvent, Job
 from crm.services import audit_record
 
-from .models import Customer, CustomerAddress, CustomerMerge, CustomerNote, CustomerTag, Order, Refund, TimelineEvent
+from .models import (
+    Customer,
+    CustomerAddress,
+    CustomerMerge,
+    CustomerNote,
+    CustomerTag,
+    Order,
+    PointsEntry,
+    Refund,
+    TimelineEvent,
+)
 
 
 def timeline_record(
@@ -192,7 +202,7 @@ def customer_consent_give(*, customer: Customer, source: str, actor=None) -> Cus
 # What moves from the merged-away customer to the one that stays, in the order it is moved back on undo.
 # Rows that would collide with the target's own (the same address fingerprint, tag, or timeline dedupe key)
 # stay with the source: the target already has that fact, and undo then restores exactly what moved.
-MERGE_MOVES = ("orders", "refunds", "addresses", "notes", "timeline", "tags")
+MERGE_MOVES = ("orders", "refunds", "addresses", "notes", "timeline", "tags", "points")
 
 
 def _movable(kind: str, *, source_id: int, target_id: int) -> list[int]:
@@ -202,6 +212,8 @@ def _movable(kind: str, *, source_id: int, target_id: int) -> list[int]:
         return list(Refund.objects.filter(customer_id=source_id).values_list("id", flat=True))
     if kind == "notes":
         return list(CustomerNote.objects.filter(customer_id=source_id).values_list("id", flat=True))
+    if kind == "points":  # the ledger follows the orders it was earned on; balances are recomputed after
+        return list(PointsEntry.objects.filter(customer_id=source_id).values_list("id", flat=True))
     if kind == "addresses":
         taken = CustomerAddress.objects.filter(customer_id=target_id).values("fingerprint")
         qs = CustomerAddress.objects.filter(customer_id=source_id).exclude(fingerprint__in=taken)
@@ -217,7 +229,7 @@ def _movable(kind: str, *, source_id: int, target_id: int) -> list[int]:
 
 MERGE_MODELS = {
     "orders": Order, "refunds": Refund, "addresses": CustomerAddress, "notes": CustomerNote,
-    "timeline": TimelineEvent, "tags": CustomerTag,
+    "timeline": TimelineEvent, "tags": CustomerTag, "points": PointsEntry,
 }
 
 
@@ -231,10 +243,12 @@ def _move(kind: str, ids: list[int], *, from_id: int, to_id: int) -> int:
 
 def _refresh_derived(customer_ids: list[int]) -> None:
     """Recompute order figures and segmentation for the customers a merge touched."""
+    from customers.segmentation.points import balances_refresh
     from customers.segmentation.services import segmentation_refresh
     from customers.stats import customer_stats_refresh
 
     customer_stats_refresh(customer_ids=customer_ids)
+    balances_refresh(customer_ids=customer_ids)
     segmentation_refresh(customer_ids=customer_ids)
 
 
@@ -282,6 +296,10 @@ def customer_unmerge(*, merge: CustomerMerge, actor=None) -> CustomerMerge:
             raise ValidationError(_("The customer this was merged into was merged on; undo that merge first."))
         for kind in reversed(MERGE_MOVES):
             _move(kind, merge.moved.get(kind, []), from_id=target.pk, to_id=source.pk)
+        # Points earned or reversed on the moved orders while they were the target's go back with the orders.
+        PointsEntry.objects.filter(customer_id=target.pk, order_id__in=merge.moved.get("orders", [])).update(
+            customer_id=source.pk
+        )
         source.merged_into = None
         source.save(update_fields=["merged_into", "updated_at"])
         merge.undone_at = timezone.now()

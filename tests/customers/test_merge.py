@@ -5,7 +5,17 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from crm.models import AuditEvent
-from customers.models import CustomerAddress, CustomerMerge, CustomerNote, CustomerTag, Order, Refund, TimelineEvent
+from customers.models import (
+    CustomerAddress,
+    CustomerMerge,
+    CustomerNote,
+    CustomerTag,
+    Order,
+    PointsEntry,
+    Refund,
+    TimelineEvent,
+)
+from customers.segmentation.services import segmentation_refresh
 from customers.services import customer_merge, customer_unmerge, timeline_record
 from tests.factories import (
     CustomerAddressFactory,
@@ -19,17 +29,27 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 
-def snapshot(customer) -> dict:
-    """Which rows belong to `customer`, by kind."""
+def snapshot(customer, *, upto: dict | None = None) -> dict:
+    """Which rows belong to `customer`, by kind. With `upto`, timeline events and ledger entries written after
+    that moment (the refresh a merge runs records stage changes and earns points) are left out."""
+    upto = upto or {}
+    timeline = TimelineEvent.objects.filter(customer=customer, id__lte=upto.get("timeline", 10**12))
+    points = PointsEntry.objects.filter(customer=customer, id__lte=upto.get("points", 10**12))
     return {
         "orders": set(Order.objects.filter(customer=customer).values_list("id", flat=True)),
         "refunds": set(Refund.objects.filter(customer=customer).values_list("id", flat=True)),
         "addresses": set(CustomerAddress.objects.filter(customer=customer).values_list("id", flat=True)),
         "notes": set(CustomerNote.objects.filter(customer=customer).values_list("id", flat=True)),
         "tags": set(CustomerTag.objects.filter(customer=customer).values_list("tag_id", flat=True)),
-        "timeline": set(TimelineEvent.objects.filter(customer=customer)
-                        .exclude(kind__in=["customer_merged", "merge_undone"]).values_list("id", flat=True)),
+        "points": set(points.values_list("id", flat=True)),
+        "timeline": set(timeline.values_list("id", flat=True)),
     }
+
+
+def now_ids() -> dict:
+    last = {"timeline": TimelineEvent.objects.order_by("-id").first(),
+            "points": PointsEntry.objects.order_by("-id").first()}
+    return {kind: row.id if row else 0 for kind, row in last.items()}
 
 
 @pytest.fixture
@@ -49,19 +69,21 @@ def pair():
     CustomerAddressFactory(customer=source, fingerprint="same-address")
     CustomerAddressFactory(customer=target, fingerprint="same-address")
     CustomerTag.objects.create(customer=source, tag=own_tag)
+    PointsEntry.objects.create(customer=source, delta=30, kind=PointsEntry.Kind.ADJUST, reason="开业赠送")
+    segmentation_refresh(customer_ids=[source.pk, target.pk])  # as after an import: points earned, stages set
     return source, target
 
 
 def test_a_merge_moves_orders_refunds_addresses_notes_timeline_and_tags(pair, manager):
     source, target = pair
-    before_source, before_target = snapshot(source), snapshot(target)
+    before_source, before_target, upto = snapshot(source), snapshot(target), now_ids()
 
     customer_merge(source=source, target=target, actor=manager)
 
-    after = snapshot(target)
+    after = snapshot(target, upto=upto)
     source.refresh_from_db()
     assert source.merged_into == target
-    for kind in ("orders", "refunds", "notes", "timeline"):
+    for kind in ("orders", "refunds", "notes", "timeline", "points"):
         assert after[kind] == before_source[kind] | before_target[kind]
     # The duplicate address and the shared tag stay with the source: the target already has them.
     assert len(after["addresses"]) == len(before_target["addresses"]) + 1
@@ -81,15 +103,15 @@ def test_a_merge_is_logged_in_the_audit_trail_and_on_both_timelines(pair, manage
 
 def test_undo_restores_exactly_what_moved(pair, manager):
     source, target = pair
-    before_source, before_target = snapshot(source), snapshot(target)
+    before_source, before_target, upto = snapshot(source), snapshot(target), now_ids()
     merge = customer_merge(source=source, target=target, actor=manager)
 
     customer_unmerge(merge=merge, actor=manager)
 
     source.refresh_from_db()
     merge.refresh_from_db()
-    assert snapshot(source) == before_source
-    assert snapshot(target) == before_target
+    assert snapshot(source, upto=upto) == before_source
+    assert snapshot(target, upto=upto) == before_target
     assert source.merged_into is None and merge.undone_at is not None
     assert AuditEvent.objects.filter(action="unmerge").count() == 1
     assert TimelineEvent.objects.filter(kind="merge_undone").count() == 2
@@ -107,6 +129,7 @@ def test_a_merge_and_its_undo_recompute_the_order_figures_of_both(pair, manager)
 
     assert merged_count == 3
     assert (source.order_count, target.order_count) == (2, 1)
+    assert source.points_balance - target.points_balance >= 30  # the hand-given 30 points went back too
 
 
 def test_a_merge_cannot_be_undone_twice(pair, manager):
@@ -166,3 +189,15 @@ def test_shop_staff_may_merge_customers(pair, client_for, staff):
 
     assert response.status_code == 302
     assert CustomerMerge.objects.get().merged_by == staff
+
+
+def test_points_earned_on_moved_orders_while_merged_go_back_with_the_orders(manager):
+    source, target = CustomerFactory(), CustomerFactory()
+    order = OrderFactory(customer=source, paid_amount="88.00")  # no points earned yet
+    merge = customer_merge(source=source, target=target, actor=manager)
+    earned_while_merged = set(PointsEntry.objects.filter(order=order).values_list("customer_id", flat=True))
+
+    customer_unmerge(merge=merge, actor=manager)
+
+    assert earned_while_merged == {target.pk}
+    assert set(PointsEntry.objects.filter(order=order).values_list("customer_id", flat=True)) == {source.pk}
