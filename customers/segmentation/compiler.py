@@ -14,6 +14,7 @@ An empty group selects every customer. Fields and operators come from the regist
 from typing import Any
 
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from .conditions import REGISTRY, ConditionError, Context, clean_value
 
@@ -36,7 +37,7 @@ def validate_definition(definition: Any) -> dict:
     counter = [0]
     cleaned = _validate_group(definition, "", 1, errors, counter)
     if counter[0] > MAX_CONDITIONS:
-        errors.append({"path": "", "message": f"At most {MAX_CONDITIONS} conditions."})
+        errors.append({"path": "", "message": _("At most %(max)d conditions.") % {"max": MAX_CONDITIONS}})
     if errors:
         raise DefinitionError(errors)
     return cleaned
@@ -48,17 +49,17 @@ def _join(path: str, part) -> str:
 
 def _validate_group(node, path, depth, errors, counter) -> dict | None:
     if not isinstance(node, dict):
-        errors.append({"path": path, "message": "A group must be an object with 'op' and 'conditions'."})
+        errors.append({"path": path, "message": _("A group must be an object with 'op' and 'conditions'.")})
         return None
     op = node.get("op")
     if op not in ("and", "or"):
-        errors.append({"path": _join(path, "op"), "message": "'op' must be 'and' or 'or'."})
+        errors.append({"path": _join(path, "op"), "message": _("'op' must be 'and' or 'or'.")})
     children = node.get("conditions")
     if not isinstance(children, list):
-        errors.append({"path": _join(path, "conditions"), "message": "'conditions' must be a list."})
+        errors.append({"path": _join(path, "conditions"), "message": _("'conditions' must be a list.")})
         return None
     if depth > MAX_DEPTH:
-        errors.append({"path": path, "message": f"Groups nest at most {MAX_DEPTH} deep."})
+        errors.append({"path": path, "message": _("Groups nest at most %(max)d deep.") % {"max": MAX_DEPTH}})
         return None
     cleaned = []
     for i, child in enumerate(children):
@@ -73,17 +74,19 @@ def _validate_group(node, path, depth, errors, counter) -> dict | None:
 
 def _validate_condition(node, path, errors) -> dict | None:
     if not isinstance(node, dict) or "field" not in node:
-        errors.append({"path": path, "message": "A condition must be an object with 'field', 'operator', 'value'."})
+        errors.append({"path": path,
+                       "message": _("A condition must be an object with 'field', 'operator' and 'value'.")})
         return None
     field, operator = node.get("field"), node.get("operator")
     condition = REGISTRY.get(field) if isinstance(field, str) else None
     if condition is None:
-        errors.append({"path": _join(path, "field"), "message": f"Unknown field {field!r}."})
+        errors.append({"path": _join(path, "field"), "message": _("Unknown field %(field)r.") % {"field": field}})
         return None
     if operator not in condition.allowed_operators():
         allowed = ", ".join(condition.allowed_operators())
-        errors.append({"path": _join(path, "operator"),
-                       "message": f"Operator {operator!r} is not valid for {field!r} (use one of: {allowed})."})
+        message = _("Operator %(operator)r is not valid for %(field)r (use one of: %(allowed)s).") % {
+            "operator": operator, "field": field, "allowed": allowed}
+        errors.append({"path": _join(path, "operator"), "message": message})
         return None
     try:
         value = clean_value(condition, operator, node.get("value"))

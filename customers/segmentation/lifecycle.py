@@ -40,7 +40,7 @@ def stage_label(key: str) -> str:
     return str(STAGES.get(key, key))
 
 
-def _stage_case(*, now, shop: SegmentationSettings) -> tuple[str, list]:
+def stage_case(*, now, shop: SegmentationSettings) -> tuple[str, list]:
     sql = f"""CASE
         WHEN last_paid_at IS NULL THEN '{PROSPECT}'
         WHEN last_paid_at <= %s THEN '{CHURNED}'
@@ -74,9 +74,26 @@ def lifecycle_refresh(*, customer_ids: list[int] | None = None, now=None) -> int
 
 
 def _refresh_batch(*, ids: list[int] | None, now, shop) -> int:
+    lifecycle_record_changes(ids=ids, now=now, shop=shop)
+    customers = Customer._meta.db_table
+    stage, stage_params = stage_case(now=now, shop=shop)
+    scope, scope_params = in_ids("id", ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {customers} SET lifecycle_stage = ({stage}), lifecycle_changed_at = %s
+            WHERE merged_into_id IS NULL AND lifecycle_stage {is_distinct()} ({stage}){scope}
+            """,
+            [*stage_params, dt(now), *stage_params, *scope_params],
+        )
+        return cursor.rowcount
+
+
+def lifecycle_record_changes(*, ids: list[int] | None, now, shop) -> None:
+    """Put every coming stage change on the timeline (one INSERT … SELECT); call before the stages are set."""
     customers = Customer._meta.db_table
     timeline = TimelineEvent._meta.db_table
-    stage, stage_params = _stage_case(now=now, shop=shop)
+    stage, stage_params = stage_case(now=now, shop=shop)
     scope, scope_params = in_ids("id", ids)
     with translation.override(settings.LANGUAGE_CODE):
         old_label, old_params = _label_case("s.old")
@@ -94,11 +111,3 @@ def _refresh_batch(*, ids: list[int] | None, now, shop) -> int:
             """,
             [TIMELINE_KIND, dt(now), prefix, *old_params, *new_params, *stage_params, *scope_params],
         )
-        cursor.execute(
-            f"""
-            UPDATE {customers} SET lifecycle_stage = ({stage}), lifecycle_changed_at = %s
-            WHERE merged_into_id IS NULL AND lifecycle_stage {is_distinct()} ({stage}){scope}
-            """,
-            [*stage_params, dt(now), *stage_params, *scope_params],
-        )
-        return cursor.rowcount

@@ -99,12 +99,8 @@ def _threshold_scores_sql(table: str, *, now, r_days, f_orders, m_amounts) -> tu
     return sql, params
 
 
-@transaction.atomic
-def rfm_refresh(*, now=None) -> int:
-    """Score every paying customer and set their group; clear scores of customers with no paid order.
-    Writes only rows whose scores changed. Returns the number of rows written."""
-    now = now or timezone.now()
-    shop = SegmentationSettings.load()
+def scored_sql(*, now, shop: SegmentationSettings) -> tuple[str, list]:
+    """SELECT id, r, f, m, grp for every paying, unmerged customer."""
     table = Customer._meta.db_table
     if shop.rfm_mode == SegmentationSettings.RfmMode.THRESHOLDS:
         scores_sql, params = _threshold_scores_sql(
@@ -116,7 +112,30 @@ def rfm_refresh(*, now=None) -> int:
         )
     else:
         scores_sql, params = _quintile_scores_sql(table), []
-    scored = f"SELECT id, r, f, m, {_group_case_sql()} AS grp FROM ({scores_sql}) s"
+    return f"SELECT id, r, f, m, {_group_case_sql()} AS grp FROM ({scores_sql}) s", params
+
+
+def rfm_clear_unscored() -> int:
+    """No score and no group for customers without a paid order, and for merged-away ones."""
+    table = Customer._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {table} SET rfm_r = NULL, rfm_f = NULL, rfm_m = NULL, rfm_group = ''
+            WHERE (last_paid_at IS NULL OR paid_order_count = 0 OR merged_into_id IS NOT NULL)
+              AND (rfm_r IS NOT NULL OR rfm_group <> '')
+            """
+        )
+        return cursor.rowcount
+
+
+@transaction.atomic
+def rfm_refresh(*, now=None) -> int:
+    """Score every paying customer and set their group; clear scores of customers with no paid order.
+    Writes only rows whose scores changed. Returns the number of rows written."""
+    now = now or timezone.now()
+    table = Customer._meta.db_table
+    scored, params = scored_sql(now=now, shop=SegmentationSettings.load())
     with connection.cursor() as cursor:
         # UPDATE … FROM works on PostgreSQL and SQLite >= 3.33. IS DISTINCT FROM keeps unchanged rows unwritten
         # (SQLite spells it IS NOT).
@@ -132,12 +151,4 @@ def rfm_refresh(*, now=None) -> int:
             params,
         )
         written = cursor.rowcount
-        cursor.execute(
-            f"""
-            UPDATE {table} SET rfm_r = NULL, rfm_f = NULL, rfm_m = NULL, rfm_group = ''
-            WHERE (last_paid_at IS NULL OR paid_order_count = 0 OR merged_into_id IS NOT NULL)
-              AND (rfm_r IS NOT NULL OR rfm_group <> '')
-            """
-        )
-        written += cursor.rowcount
-    return written
+    return written + rfm_clear_unscored()

@@ -4,6 +4,7 @@ import logging
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from customers.models import AutoTagRule, Segment, SegmentationSettings
 
@@ -12,6 +13,7 @@ from .lifecycle import lifecycle_refresh
 from .points import points_expire, points_sync_orders
 from .repurchase import repurchase_intervals_refresh
 from .rfm import rfm_refresh
+from .scores import scores_refresh
 from .tags import autotag_apply
 from .tiers import tiers_upgrade
 
@@ -26,9 +28,12 @@ def segmentation_refresh(*, customer_ids: list[int] | None = None) -> dict:
     the others' boundaries too (one UPDATE that writes only the rows whose scores changed)."""
     ids = None if customer_ids is None else sorted(set(customer_ids))
     with transaction.atomic():
+        if ids is None:
+            scores = {"rfm_and_lifecycle": scores_refresh()}  # one UPDATE for both (scores.py)
+        else:
+            scores = {"rfm": rfm_refresh(), "lifecycle": lifecycle_refresh(customer_ids=ids)}
         result = {
-            "rfm": rfm_refresh(),
-            "lifecycle": lifecycle_refresh(customer_ids=ids),
+            **scores,
             "tiers": tiers_upgrade(customer_ids=ids),
             "autotags": sum(added + removed for added, removed in autotag_apply(customer_ids=ids).values()),
             "points": points_sync_orders(customer_ids=ids),
@@ -85,7 +90,7 @@ def _ascending_four(values, label: str) -> list:
     if not values:
         return []
     if len(values) != 4 or any(b <= a for a, b in zip(values, values[1:], strict=False)):
-        raise ValidationError({label: "Enter four thresholds, each greater than the one before."})
+        raise ValidationError({label: _("Enter four thresholds, each greater than the one before.")})
     return values
 
 
@@ -97,7 +102,7 @@ def segmentation_settings_update(*, shop: SegmentationSettings, **fields) -> Seg
     shop.rfm_f_orders = _ascending_four(shop.rfm_f_orders, "rfm_f_orders")
     shop.rfm_m_amounts = _ascending_four(shop.rfm_m_amounts, "rfm_m_amounts")
     if not shop.dormant_days < shop.churned_days:
-        raise ValidationError({"churned_days": "Churned must come after dormant (more days)."})
+        raise ValidationError({"churned_days": _("Churned must come after dormant (more days).")})
     shop.full_clean()
     shop.save()
     return shop

@@ -105,3 +105,26 @@ def test_merged_away_customers_are_not_scored():
     rfm_refresh(now=NOW)
 
     assert scores(merged) == (None, None, None)
+
+
+def test_the_combined_nightly_update_gives_the_same_scores_and_stages_as_the_separate_passes():
+    from customers.segmentation.lifecycle import lifecycle_refresh
+    from customers.segmentation.scores import scores_refresh
+
+    customers = [paying(days_ago=d, orders=o, total=t) for d, o, t in
+                 [(5, 1, "50"), (40, 2, "300"), (200, 3, "900"), (400, 9, "5000"), (10, 1, "50")]]
+    prospect = CustomerFactory(rfm_r=3, rfm_group="general_keep")
+    everyone = [*customers, prospect]
+
+    rfm_refresh(now=NOW)
+    lifecycle_refresh(now=NOW)
+    separate = [Customer.objects.values_list("rfm_r", "rfm_f", "rfm_m", "rfm_group", "lifecycle_stage").get(pk=c.pk)
+                for c in everyone]
+    Customer.objects.update(rfm_r=None, rfm_f=None, rfm_m=None, rfm_group="", lifecycle_stage="")
+    scores_refresh(now=NOW)
+    combined = [Customer.objects.values_list("rfm_r", "rfm_f", "rfm_m", "rfm_group", "lifecycle_stage").get(pk=c.pk)
+                for c in everyone]
+
+    assert combined == separate
+    assert separate[-1] == (None, None, None, "", "prospect")
+    assert scores_refresh(now=NOW) == 0  # nothing changed: nothing written

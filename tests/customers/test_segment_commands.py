@@ -28,7 +28,7 @@ def test_the_refresh_command_scores_stages_tiers_and_points_everyone():
     customer = Customer.objects.get(pk=customer.pk)
     assert (customer.rfm_r, customer.lifecycle_stage, customer.tier.name) == (1, "new", "普通会员")
     assert customer.points_balance == PointsEntry.objects.get().delta == 100
-    assert "rfm:" in out.getvalue()
+    assert "rfm_and_lifecycle: 1" in out.getvalue()
 
 
 def test_the_refresh_task_limits_stages_to_the_given_customers():
