@@ -332,7 +332,7 @@ def run(args) -> None:
     print(
         f"\nHuike import benchmark: {n:,} orders, {export.lines:,} lines, {export.buyers:,} buyers; "
         f"PostgreSQL {version}; {os.cpu_count()} cores; {export.orders_path.stat().st_size / 2**20:,.0f} MB "
-        f"+ {export.lines_path.stat().st_size / 2**20:,.0f} MB GB18030\n",
+        f"+ {export.lines_path.stat().st_size / 2**20:,.0f} MB GB18030; load average {_load()}\n",
         flush=True,
     )
 
@@ -374,6 +374,10 @@ def run(args) -> None:
         args.json.write_text(json.dumps(figures, ensure_ascii=False, indent=2))
 
 
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def report(n: int, copy_s: float, first: dict, again: dict, ie: dict | None, counts: dict) -> dict:
     rate = {"copy": n / copy_s, "import": n / first["seconds"], "reimport": n / again["seconds"]}
     if ie:
@@ -411,6 +415,7 @@ def report(n: int, copy_s: float, first: dict, again: dict, ie: dict | None, cou
         verdicts[name] = ok
         print(f"{name:<36}{value:>10.1f}{unit}  target {op} {target:g}{unit}   {'PASS' if ok else 'MISS'}")
     print("=" * 78)
+    print(f"load average now {_load()}: other work on this machine slows every figure, COPY included")
     return {
         "orders": n,
         "copy_seconds": copy_s,
