@@ -154,6 +154,11 @@ class Customer(TimeStampedModel):
                 name="customer_region_recent",
             ),
             NullsLastIndex(F("last_paid_at").desc(nulls_last=True), F("id"), name="customer_last_paid_desc"),
+            # Stages follow recency, so "churned, most recent first" read along the recency index walks past
+            # every active customer first (3.4 s at 1M); led by the stage it is one range (12 ms).
+            NullsLastIndex(
+                F("lifecycle_stage"), F("last_paid_at").desc(nulls_last=True), F("id"), name="customer_stage_recent"
+            ),
             models.Index(F("total_paid").desc(), F("id"), name="customer_total_paid"),
             models.Index(F("order_count").desc(), F("id"), name="customer_order_count"),
         ]
