@@ -8,8 +8,9 @@ own database (default huike_bench_segments, created and migrated if missing), th
   (a) the live count of a 4-condition segment (province, total paid, last paid order within 90 days, tag),
       through segment_members(...).count() exactly as the builder calls it: median of 15 runs (≤ 150 ms);
   (b) the insight (人群透视) of a ~100k-member segment: median of 3 runs (≤ 1.5 s);
-  (c) a full RFM + lifecycle recompute of every customer (≤ 30 s), twice: the first run scores everyone
-      from nothing; the second runs 60 days later, so stages change and land on the timeline.
+  (c) a full RFM + lifecycle recompute of every customer (≤ 30 s), three times: from nothing (the first
+      scoring after the first import), the next night (the nightly job's usual case), and 60 days later
+      (many stages change and land on the timeline).
 Prints each figure with PASS/MISS. A figure, not a test: exit status 0 either way.
 With --reuse an already generated database of the same size is measured again without regenerating.
 """
@@ -50,7 +51,7 @@ def main() -> None:
     if not (args.reuse and existing == args.customers):
         generate(customers=args.customers, orders=args.orders)
     figures = {}
-    figures["rfm_lifecycle"], figures["rfm_lifecycle_later"] = measure_recompute()
+    figures["rfm_lifecycle"], figures["rfm_lifecycle_nightly"], figures["rfm_lifecycle_later"] = measure_recompute()
     figures["live_count"] = measure_live_count()
     figures["insight"] = measure_insight()
     report(figures)
@@ -209,12 +210,14 @@ def measure_recompute() -> tuple[float, float]:
 
     first, written = run(now)
     print(f"(c) RFM + lifecycle, from nothing: {first:,.0f} ms ({written:,} customer rows written)")
+    nightly, written = run(now + timedelta(days=1))
+    print(f"    the next night: {nightly:,.0f} ms ({written:,} rows written)")
     later, written = run(now + timedelta(days=60))
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM customers_timelineevent WHERE kind = 'lifecycle_changed'")
         events = cursor.fetchone()[0]
     print(f"    60 days later: {later:,.0f} ms ({written:,} rows written, {events:,} stage changes on the timeline)")
-    return first, later
+    return first, nightly, later
 
 
 def four_conditions() -> dict:
@@ -257,8 +260,11 @@ def report(figures: dict) -> None:
         value = figures[key]
         verdict = "PASS" if value <= target else "MISS"
         print(f"{key:<26} {value:>9,.0f} ms  ≤ {target:,} ms  {verdict}")
-    print(f"{'rfm_lifecycle (60d later)':<26} {figures['rfm_lifecycle_later']:>9,.0f} ms  "
-          f"≤ {TARGETS_MS['rfm_lifecycle']:,} ms  {'PASS' if figures['rfm_lifecycle_later'] <= 30000 else 'MISS'}")
+    for key, label in (("rfm_lifecycle_nightly", "  … the next night"), ("rfm_lifecycle_later", "  … 60 days later")):
+        value = figures[key]
+        print(f"{label:<26} {value:>9,.0f} ms  ≤ {TARGETS_MS['rfm_lifecycle']:,} ms  "
+              f"{'PASS' if value <= TARGETS_MS['rfm_lifecycle'] else 'MISS'}")
+    print(f"load average during the run: {os.getloadavg()[0]:.1f} (2 cores; other work skews every figure)")
 
 
 if __name__ == "__main__":
