@@ -165,6 +165,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a `status` field; name each choice set so the schema's enums do not collide.
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "customers.models.OrderStatus",
+        "JobStatusEnum": "crm.models.Job.Status",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------------------
