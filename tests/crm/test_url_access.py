@@ -105,6 +105,9 @@ EXPECTED = {
     "campaigns:index": (None, MARKETING),
     "reviews:index": (None, SERVICE),
     "aftersales:index": (None, SERVICE),
+    "import-job-list": (None, API_MARKETING),
+    # Someone else's import: staff see only their own jobs, managers see all.
+    "import-job-detail": (lambda: {"pk": JobFactory(kind="import_orders").pk}, row(API_ANON, 403, 403, 404, 200)),
     "api-root": (None, API_SIGNED_IN),
     "api-token": (None, row(405, 405, 405, 405, 405)),  # POST only
     "api-schema": (None, API_SIGNED_IN),
