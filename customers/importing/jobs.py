@@ -41,8 +41,13 @@ def import_job_execute(*, job_id: int) -> str | None:
         upload.kind = entry["kind"]
         upload.summary = entry
         upload.save(update_fields=["kind", "summary"])
+    customer_ids = summary.pop("customer_ids")
     status = FINAL_STATUS[summary["status"]]
     job_finish(job=job, status=status, result=summary)
+    if customer_ids:  # segmentation follows in its own task, so the job's import ends as soon as the data landed
+        from customers.tasks import segmentation_refresh_task
+
+        segmentation_refresh_task.delay_on_commit(customer_ids=customer_ids)
     return status
 
 

@@ -54,3 +54,18 @@ def test_without_json_it_prints_a_readable_summary(tmp_path):
 
     assert code == 0
     assert "ExportOrderList.csv [orders] ok" in out and "line 3 订单编号" in out
+
+
+def test_it_refreshes_segmentation_for_the_imported_customers_unless_told_not_to(tmp_path):
+    first = write_export(tmp_path / "ExportOrderList.csv", ORDER_HEADER, [order_row(订单编号="1001")])
+    second = write_export(tmp_path / "ExportOrderList2.csv", ORDER_HEADER, [
+        order_row(订单编号="1002", 买家会员名="tb_bob", 买家支付宝账号="bob@example.com", 联系手机="'13900005678")
+    ])
+
+    code, out, _ = run(str(first))
+    skipped, _, _ = run(str(second), "--no-segmentation")
+
+    assert code == 0 and skipped == 0
+    assert "segmentation refreshed for 1 customers" in out
+    assert Order.objects.get(order_no="1001").customer.lifecycle_stage != ""
+    assert Order.objects.get(order_no="1002").customer.lifecycle_stage == ""

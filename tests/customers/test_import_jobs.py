@@ -47,8 +47,9 @@ def test_creating_a_job_stores_the_files_and_queues_the_run_after_commit(manager
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         job = import_job_create(files=files, user=manager)
 
-    # Then the files are stored, the task ran once, and the job holds the summary as its result
-    assert len(callbacks) == 1
+    # Then the files are stored, the task ran once (then the segmentation refresh it queued), and the job holds the
+    # summary as its result
+    assert len(callbacks) == 2
     job.refresh_from_db()
     assert job.kind == "import_orders" and job.status == Job.Status.SUCCEEDED
     assert [f["kind"] for f in job.result["files"]] == ["orders", "lines"]
@@ -57,6 +58,27 @@ def test_creating_a_job_stores_the_files_and_queues_the_run_after_commit(manager
                                                  "ExportOrderDetailList202403311530.csv"]
     assert stored[0].kind == "orders" and stored[0].summary["orders_created"] == 56 and len(stored[0].sha256) == 64
     assert Order.objects.count() == 56
+
+
+def test_a_finished_job_queues_the_segmentation_refresh_of_its_customers_after_commit(
+    manager, eager, django_capture_on_commit_callbacks
+):
+    # Given a queued job with one paid order
+    with django_capture_on_commit_callbacks(execute=False):
+        job = import_job_create(files=[orders_csv(order_row())], user=manager)
+
+    # When the job runs, segmentation has not run yet inside the import
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert import_job_execute(job_id=job.id) == Job.Status.SUCCEEDED
+    customer = Order.objects.get().customer
+    assert customer.lifecycle_stage == ""
+    assert "customer_ids" not in Job.objects.get(pk=job.pk).result
+
+    # Then the queued follow-up refreshes the job's customers once it runs
+    assert len(callbacks) == 1
+    callbacks[0]()
+    customer.refresh_from_db()
+    assert customer.lifecycle_stage != ""
 
 
 def test_running_a_job_twice_imports_once(manager, django_capture_on_commit_callbacks):

@@ -2,10 +2,14 @@
 
 Imports seller-centre exports in the foreground (a progress bar when stdout is a terminal). Exit status: 0 when
 the files were processed (row errors included), 2 when a file could not be read at all (one line on stderr per
-such file), 1 when the database failed mid-import (what landed is in the summary)."""
+such file), 1 when the database failed mid-import (what landed is in the summary).
+
+After the import, segmentation (RFM, stages, tiers, auto-tags, points) is refreshed in the foreground for the
+customers whose orders changed, unless --no-segmentation (then run `manage.py segmentation_refresh`)."""
 
 import json
 import sys
+import time
 
 from django.core.management.base import BaseCommand
 
@@ -18,14 +22,22 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("paths", nargs="+", metavar="PATH")
         parser.add_argument("--json", action="store_true", help="print exactly one JSON object (the summary)")
+        parser.add_argument(
+            "--no-segmentation",
+            action="store_true",
+            help="do not refresh segmentation for the imported customers afterwards",
+        )
 
-    def handle(self, *args, paths, json: bool = False, **options):
+    def handle(self, *args, paths, json: bool = False, no_segmentation: bool = False, **options):
         bar = self._progress_bar() if not json and self.stdout.isatty() else None
+        started = time.monotonic()
         try:
             summary = import_files(paths, progress=bar and bar.report)
         finally:
             if bar:
                 bar.close()
+        elapsed = time.monotonic() - started
+        customer_ids = summary.pop("customer_ids")
         for entry in summary["files"]:
             if entry["status"] == "unreadable" or entry["status"] == "failed":
                 self.stderr.write(f"{entry['file']}: {entry['reason']}")
@@ -33,6 +45,16 @@ class Command(BaseCommand):
             self.stdout.write(_dumps(summary))
         else:
             self._print(summary)
+            self.stdout.write(f"imported in {elapsed:.1f}s")
+        if customer_ids and not no_segmentation:
+            from customers.segmentation.services import segmentation_refresh
+
+            started = time.monotonic()
+            segmentation_refresh(customer_ids=customer_ids)
+            if not json:
+                self.stdout.write(
+                    f"segmentation refreshed for {len(customer_ids)} customers in {time.monotonic() - started:.1f}s"
+                )
         statuses = {entry["status"] for entry in summary["files"]}
         if "unreadable" in statuses:
             sys.exit(2)
