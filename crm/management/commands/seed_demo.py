@@ -5,6 +5,7 @@ The customer base comes in the way a real shop's does: customers/demo.py writes 
 reads them. Running the command again writes the same files and imports them again, which changes nothing.
 """
 
+from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
@@ -14,7 +15,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from crm.demo_accounts import DEMO_ACCOUNTS
 from customers.demo import demo_exports_write
-from customers.models import Customer
+from customers.models import Customer, Tier
+from customers.segmentation.services import segmentation_refresh
 
 DEMO_SEED = 2024
 
@@ -41,12 +43,26 @@ def demo_shop_create(*, orders: int, buyers: int, directory: Path, seed: int = D
         old.unlink()
     export = demo_exports_write(directory=directory, orders=orders, buyers=buyers, seed=seed)
     summary = import_files(export.paths, progress=progress)
-    try:
-        from customers.segmentation.services import segmentation_refresh
-    except ImportError:  # segmentation not installed in this build: the customer base stands without it
-        return summary
+    demo_tiers_create()
     segmentation_refresh()
     return summary
+
+
+# The tier ladder most Taobao shops use (会员关系管理 defaults): by cumulative paid amount.
+DEMO_TIERS = [
+    ("普通会员", 1, "0", "", "积分兑换优惠券"),
+    ("高级会员", 2, "1000", "9.8折", "生日礼券, 优先发货"),
+    ("VIP会员", 3, "3000", "9.5折", "专属客服, 新品试用"),
+    ("至尊VIP", 4, "8000", "9折", "专属客服, 新品试用, 节日礼盒"),
+]
+
+
+def demo_tiers_create() -> None:
+    if Tier.objects.exists():
+        return  # the shop has its own ladder
+    for name, rank, min_total_paid, discount, benefits in DEMO_TIERS:
+        Tier.objects.create(name=name, rank=rank, min_total_paid=Decimal(min_total_paid), discount_label=discount,
+                            benefits=benefits)
 
 
 class Command(BaseCommand):
