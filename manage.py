@@ -29,8 +29,8 @@ def find_base_python() -> str:
     candidates = [shutil.which(f"python3.{minor}") for minor in range(20, MIN_PYTHON[1] - 1, -1)]
     candidates += sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.*/bin/python3")), reverse=True)
     for candidate in filter(None, candidates):
-        probe = subprocess.run([candidate, "-c", "import sys, venv; print(sys.version_info[:2] >= %r)" % (MIN_PYTHON,)],
-                               capture_output=True, text=True)
+        check = f"import sys, venv; print(sys.version_info[:2] >= {MIN_PYTHON!r})"
+        probe = subprocess.run([candidate, "-c", check], capture_output=True, text=True)
         if probe.returncode == 0 and probe.stdout.strip() == "True":
             return candidate
     sys.exit(f"Huike needs Python {MIN_PYTHON[0]}.{MIN_PYTHON[1]}+ (Django 6 does); this is "

@@ -23,7 +23,8 @@ def celery_worker_process():
     """A worker on a queue of its own, connected to the test database, stopped after the test."""
     queue = f"test-{uuid.uuid4().hex[:8]}"
     db = connection.settings_dict
-    database_url = f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    host = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+    database_url = f"postgres://{db['USER'] or 'postgres'}@{host}/{db['NAME']}"
     env = {**os.environ, "DATABASE_URL": database_url, "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
            "DJANGO_SETTINGS_MODULE": "crm.settings.test"}
     process = subprocess.Popen(

@@ -132,7 +132,8 @@ def _an_order_pk() -> int:
 def _a_segment_pk() -> int:
     from customers.models import Segment
 
-    return Segment.objects.get_or_create(name="全部客户", defaults={"definition": {"op": "and", "conditions": []}})[0].pk
+    everyone = {"op": "and", "conditions": []}
+    return Segment.objects.get_or_create(name="全部客户", defaults={"definition": everyone})[0].pk
 
 
 def _a_tag_pk() -> int:
