@@ -52,9 +52,6 @@ def _aggregate_sql(where: str) -> str:
                MAX(CASE WHEN {paid} THEN o.paid_at END) AS last_paid_at
           FROM {table(Customer)} c
           LEFT JOIN {table(Order)} o ON o.customer_id = c.id
-          LEFT JOIN (SELECT customer_id, COUNT(*) AS returns FROM {table(Refund)}
-                      WHERE status_text = '退款成功' AND needs_return {"IS TRUE" if is_postgres() else "= 1"}
-                      GROUP BY customer_id) r ON r.customer_id = c.id
          WHERE {where}
          GROUP BY c.id
     """

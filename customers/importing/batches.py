@@ -33,6 +33,8 @@ class FileState:
     present: set = field(default_factory=set)  # the fields this file's layout has
     seen: dict = field(default_factory=dict)  # orders: int(order_no) -> packed (hash, line, status)
     line_numbers: dict = field(default_factory=dict)  # 2017 宝贝报表: order_no -> lines so far
+    affected: set = field(default_factory=set)  # customers whose orders/refunds changed in the batches that landed
+    contact_changed: set = field(default_factory=set)  # customers whose contact details changed in them
 
     def warn(self, line: int, column: str, value: str, reason: str) -> None:
         self.summary["warning_count"] += 1
@@ -52,6 +54,8 @@ class RunState:
     created_customers: set = field(default_factory=set)
     timeline: dict = field(default_factory=dict)  # customer id -> [created, updated, [sample order numbers]]
     status_changes: dict = field(default_factory=dict)  # customer id -> [[order_no, from, to], ...]
+    batch_affected: set = field(default_factory=set)  # the current batch's, until its transaction commits
+    batch_contact_changed: set = field(default_factory=set)
 
 
 def local_text(value) -> str | None:
@@ -89,10 +93,21 @@ def note_order(run: RunState, cid, no: str, *, created: bool) -> None:
 
 
 def finish_batch(affected: set, summary: dict, run: RunState, contact_changed: set = frozenset()) -> None:
-    """Derived figures and the timeline for the customers this batch touched, in the batch's transaction."""
-    if affected or contact_changed:
+    """Remember the customers this batch touched. Their derived figures and timeline are written once, after the
+    file's last batch (`finish_file`), not re-aggregated in every batch; the runner keeps a batch's ids only once
+    its transaction has committed."""
+    run.batch_affected.update(affected)
+    run.batch_contact_changed.update(contact_changed)
+
+
+def finish_file(state: FileState, run: RunState) -> None:
+    """Derived figures and the timeline, set-based, for every customer the file's landed batches touched."""
+    summary = state.summary
+    affected = state.affected
+    if affected or state.contact_changed:
         changed = customer_stats_refresh(customer_ids=sorted(affected)) if affected else []
-        existing_changed = (set(changed) | contact_changed) - run.created_customers - summary["_customers_counted"]
+        existing_changed = set(changed) | state.contact_changed
+        existing_changed -= run.created_customers | summary["_customers_counted"]
         summary["customers_updated"] += len(existing_changed)
         summary["_customers_counted"].update(existing_changed)
         run.affected.update(affected)

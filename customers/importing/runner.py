@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from customers.models import Customer, CustomerAddress, Order, OrderLine, Product, Refund, TimelineEvent
 
-from .batches import MAX_LISTED, FileState, RunState
+from .batches import MAX_LISTED, FileState, RunState, finish_file
 from .cleaning import clean_chunk
 from .columns import LINES, ORDERS, REFUNDS
 from .lines import write_lines
@@ -94,6 +94,8 @@ def import_files(paths: Iterable, *, job=None, progress: Progress | None = None,
             continue
         state = FileState(name=summary["file"], kind=export.kind, summary=summary, present=set(export.positions))
         stopped = _import_file(export, state, run, progress, done, total, chunk_rows)
+        failure = _finish_file(state, run)  # also after a failed batch: for the batches that landed
+        stopped = stopped or failure
         done += export.size if export.format == "csv" else 0
 
     rows = sum(s["rows"] for s, _ in entries)
@@ -132,13 +134,32 @@ def _import_file(export: ExportFile, state: FileState, run: RunState, progress, 
     return None
 
 
+def _finish_file(state: FileState, run: RunState) -> str | None:
+    """Customer figures and timeline once per file, in one transaction. Returns a failure reason."""
+    if not (state.affected or state.contact_changed):
+        return None
+    try:
+        with transaction.atomic():
+            finish_file(state, run)
+    except DatabaseError as exc:
+        log.exception("updating the customers' figures after an import failed")
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = f"database error while updating the customers' figures (the orders were saved): {first}"
+        state.summary.update(status="failed", reason=state.summary["reason"] or reason)
+        return reason
+    return None
+
+
 def _write_batch(writer, columns, lines, state: FileState, run: RunState) -> str | None:
     """One transaction per batch; a deadlock with a concurrent import is retried. Returns a failure reason."""
     saved = {k: (v.copy() if isinstance(v, (set, dict, list)) else v) for k, v in state.summary.items()}
     for attempt in range(DEADLOCK_RETRIES + 1):
+        run.batch_affected, run.batch_contact_changed = set(), set()
         try:
             with transaction.atomic():
                 writer({k: list(v) for k, v in columns.items()}, lines, state, run)
+            state.affected |= run.batch_affected  # committed: these customers' figures are refreshed after the file
+            state.contact_changed |= run.batch_contact_changed
             return None
         except OperationalError as exc:
             state.summary.clear()

@@ -5,7 +5,7 @@ import pytest
 from django.db import connection
 
 from customers.importing import import_files
-from customers.models import Customer, Order
+from customers.models import Customer, Order, TimelineEvent
 
 from .importing_fixtures import ORDER_HEADER, order_row, write_export
 
@@ -48,6 +48,10 @@ def test_a_database_failure_mid_import_keeps_whole_batches_and_reports_what_land
     assert entry["landed_through_line"] == 11
     assert entry["orders_created"] == 10 and entry["customers_created"] == 10
     assert Order.objects.count() == 10 and Customer.objects.count() == 10
+    # and the customers of the batch that landed still got their figures and timeline after the failure
+    assert sorted(Customer.objects.values_list("order_count", flat=True)) == [1] * 10
+    assert summary["customer_ids"] == sorted(Customer.objects.values_list("id", flat=True))
+    assert TimelineEvent.objects.filter(kind="order_imported").count() == 10
 
 
 @pytest.mark.django_db
