@@ -12,7 +12,7 @@ from django.views.generic import ListView, UpdateView
 from . import selectors, services
 from .filters import CUSTOMER_SORTS, DEFAULT_SORT, lifecycle_choices
 from .forms import CustomerForm, CustomerNoteForm, MergeConfirmForm, MergePickForm, RevealForm
-from .models import Customer, CustomerMerge
+from .models import Customer, CustomerMerge, Tag
 from .pagination import paginate_uncounted
 from .timeline import kind_label
 
@@ -100,6 +100,7 @@ def _show_customer(request, customer: Customer, *, raw: dict | None = None, stat
         "can_edit": user.has_perm("customers.change_customer"),
         "can_reveal": user.has_perm("customers.reveal_pii") and user.has_perm("customers.view_pii"),
         "can_merge": user.has_perm("customers.merge_customer"),
+        "all_tags": Tag.objects.order_by("name") if user.has_perm("customers.add_customertag") else [],
     }
     return render(request, "customers/customer_detail.html", context, status=status)
 

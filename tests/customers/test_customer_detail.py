@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from customers.models import CustomerNote, TimelineEvent
+from customers.models import CustomerNote, CustomerTag, TimelineEvent
 from tests.factories import (
     CustomerAddressFactory,
     CustomerFactory,
@@ -11,6 +11,7 @@ from tests.factories import (
     OrderFactory,
     OrderLineFactory,
     RefundFactory,
+    TagFactory,
     TimelineEventFactory,
 )
 
@@ -135,3 +136,25 @@ def test_an_order_page_shows_its_lines_with_the_receiver_masked(client_for, agen
     assert "羊绒披肩" in page
     assert "137****5678" in page and "13712345678" not in page
     assert "文三路" not in page and "王小丫" not in page
+
+
+def test_staff_add_and_remove_a_tag_from_the_customer_page(client_for, staff):
+    customer, tag = CustomerFactory(), TagFactory(name="复购")
+    client = client_for(staff)
+    page = client.get(f"/customers/{customer.pk}/").content.decode()
+    assert 'id="add-tag"' in page and "复购" in page
+
+    client.post(f"/customers/{customer.pk}/tags/", {"tag": tag.pk, "action": "add"})
+    assert CustomerTag.objects.filter(customer=customer, tag=tag).exists()
+
+    client.post(f"/customers/{customer.pk}/tags/", {"tag": tag.pk, "action": "remove"})
+    assert not CustomerTag.objects.filter(customer=customer, tag=tag).exists()
+
+
+def test_an_agent_sees_tags_but_no_tag_form(client_for, agent):
+    customer = CustomerFactory()
+    TagFactory(name="复购")
+
+    page = client_for(agent).get(f"/customers/{customer.pk}/").content.decode()
+
+    assert 'id="add-tag"' not in page
