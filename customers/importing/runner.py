@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from customers.models import Customer, CustomerAddress, Order, OrderLine, Product, Refund, TimelineEvent
 
+from . import sql
 from .batches import MAX_LISTED, FileState, RunState, finish_file
 from .cleaning import clean_chunk
 from .columns import LINES, ORDERS, REFUNDS
@@ -140,6 +141,7 @@ def _finish_file(state: FileState, run: RunState) -> str | None:
         return None
     try:
         with transaction.atomic():
+            sql.batch_settings()
             finish_file(state, run)
     except DatabaseError as exc:
         log.exception("updating the customers' figures after an import failed")
@@ -157,6 +159,7 @@ def _write_batch(writer, columns, lines, state: FileState, run: RunState) -> str
         run.batch_affected, run.batch_contact_changed = set(), set()
         try:
             with transaction.atomic():
+                sql.batch_settings()
                 writer({k: list(v) for k, v in columns.items()}, lines, state, run)
             state.affected |= run.batch_affected  # committed: these customers' figures are refreshed after the file
             state.contact_changed |= run.batch_contact_changed
