@@ -19,7 +19,8 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from _setup import django_setup, not_null_defaults  # bench/ is on sys.path when run as a script
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -54,7 +55,7 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="measure the existing data if it has this size")
     args = parser.parse_args()
 
-    django_setup(args.database_url)
+    django_setup(args.database_url, bench="customer_list_bench")
     from django.db import connection
 
     with connection.cursor() as cursor:
@@ -66,45 +67,8 @@ def main() -> None:
     measure_export(rows=args.export_rows, customers=args.customers)
 
 
-def django_setup(url: str) -> None:
-    if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit("customer_list_bench measures PostgreSQL: pass --database-url postgres://...")
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-            print(f"created database {name}")
-    os.environ["DATABASE_URL"] = url
-    os.environ["DEBUG"] = "0"  # DEBUG keeps every query in memory
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings.local")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", interactive=False, verbosity=0)
-
-
-def _not_null_defaults(table: str, given: set[str]) -> tuple[list[str], list[str]]:
-    """Columns Django declares NOT NULL with only a Python-side default: filled by type."""
-    from django.db import connection
-
-    by_type = {"character varying": "''", "text": "''", "boolean": "false", "integer": "0", "bigint": "0",
-               "smallint": "0", "numeric": "0", "jsonb": "'{}'::jsonb", "timestamp with time zone": "now()",
-               "date": "current_date"}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = %s "
-            "AND is_nullable = 'NO' AND column_default IS NULL", [table])
-        rows = [(c, t) for c, t in cursor.fetchall() if c not in given and c != "id"]
-    return [c for c, _t in rows], [by_type[t] for _c, t in rows]
-
-
 def _insert(cursor, table: str, columns: dict[str, str], source: str) -> None:
-    extra_cols, extra_vals = _not_null_defaults(table, set(columns))
+    extra_cols, extra_vals = not_null_defaults(table, set(columns))
     names = ", ".join([*columns, *extra_cols])
     values = ", ".join([*columns.values(), *extra_vals])
     cursor.execute(f"INSERT INTO {table} ({names}) SELECT {values} FROM {source}")
