@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from operator import itemgetter
 
+import numpy as np
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,6 +24,51 @@ MAX_LISTED = 500  # errors/warnings kept per file in the summary; the counts sta
 STATUS_CODES = [str(s) for s in STATUS_RANK]
 
 
+class SeenOrders:
+    """The order numbers a file has had so far, each with its packed (hash, line, status) of orders._pack: two
+    sorted numpy arrays (24 bytes an order) instead of a dict of Python ints (~170 bytes an order). A batch looks
+    its order numbers up at once (`lookup`) and adds its own at the end (`update`)."""
+
+    LOW = (1 << 40) - 1  # line and status; the 48-bit hash prefix is above them
+
+    def __init__(self) -> None:
+        self.keys = np.empty(0, dtype=np.uint64)
+        self.hashes = np.empty(0, dtype=np.uint64)
+        self.rest = np.empty(0, dtype=np.uint64)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def lookup(self, keys: list[int]) -> list[int | None]:
+        """The packed value of each key seen before, else None."""
+        if not len(self.keys) or not keys:
+            return [None] * len(keys)
+        wanted = np.array(keys, dtype=np.uint64)
+        at = np.minimum(np.searchsorted(self.keys, wanted), len(self.keys) - 1)
+        found = self.keys[at] == wanted
+        hashes, rest = self.hashes[at].tolist(), self.rest[at].tolist()
+        return [(hashes[j] << 40) | rest[j] if hit else None for j, hit in enumerate(found.tolist())]
+
+    def update(self, packed: dict[int, int]) -> None:
+        """Record {key: packed value}; a key seen before gets its new value."""
+        if not packed:
+            return
+        keys = np.array(sorted(packed), dtype=np.uint64)
+        values = [packed[k] for k in keys.tolist()]
+        hashes = np.array([v >> 40 for v in values], dtype=np.uint64)
+        rest = np.array([v & self.LOW for v in values], dtype=np.uint64)
+        at = np.searchsorted(self.keys, keys)
+        known = np.zeros(len(keys), dtype=bool)
+        inside = at < len(self.keys)
+        known[inside] = self.keys[at[inside]] == keys[inside]
+        self.hashes[at[known]] = hashes[known]
+        self.rest[at[known]] = rest[known]
+        new = ~known
+        self.keys = np.insert(self.keys, at[new], keys[new])
+        self.hashes = np.insert(self.hashes, at[new], hashes[new])
+        self.rest = np.insert(self.rest, at[new], rest[new])
+
+
 @dataclass
 class FileState:
     """What one file's import remembers across its batches."""
@@ -31,7 +77,7 @@ class FileState:
     kind: str
     summary: dict
     present: set = field(default_factory=set)  # the fields this file's layout has
-    seen: dict = field(default_factory=dict)  # orders: int(order_no) -> packed (hash, line, status)
+    seen: SeenOrders = field(default_factory=SeenOrders)  # orders: int(order_no) -> packed (hash, line, status)
     line_numbers: dict = field(default_factory=dict)  # 2017 宝贝报表: order_no -> lines so far
     affected: set = field(default_factory=set)  # customers whose orders/refunds changed in the batches that landed
     contact_changed: set = field(default_factory=set)  # customers whose contact details changed in them

@@ -23,12 +23,15 @@ def _dedupe_orders(c: dict, lines: list[int], state: FileState) -> list[int]:
     """Indexes of the rows to write. A repeated order number in one file: identical rows count as duplicates;
     different rows are reported, and the more advanced status (then the later row) wins."""
     keep: dict[str, int] = {}
+    keys = [int(no) for no in c["order_no"]]
+    earlier = state.seen.lookup(keys)  # from the file's previous batches
+    batch: dict[int, int] = {}
     for i, no in enumerate(c["order_no"]):
-        key = int(no)
+        key = keys[i]
         packed = _pack(c["content_hash"][i], lines[i], c["status"][i])
-        previous = state.seen.get(key)
+        previous = batch.get(key, earlier[i])
         if previous is None:
-            state.seen[key] = packed
+            batch[key] = packed
             keep[no] = i
             continue
         old_hash, old_line, old_status = _unpack(previous)
@@ -44,8 +47,9 @@ def _dedupe_orders(c: dict, lines: list[int], state: FileState) -> list[int]:
             f"order {no} appears again with different content (first at line {old_line}); kept: {kept}",
         )
         if new_wins:
-            state.seen[key] = packed
+            batch[key] = packed
             keep[no] = i
+    state.seen.update(batch)
     return sorted(keep.values(), key=lambda i: c["order_no"][i])
 
 
