@@ -88,7 +88,7 @@ def write_lines(c: dict, lines: list[int], state: FileState, run: RunState) -> N
             summary["lines_updated"] += 1
         write.append(i)
     if write:
-        sql.stage("stg_lines", LINE_COLUMNS, rows_of(c, LINE_COLUMNS, write))
+        sql.stage("stg_lines", LINE_COLUMNS, rows_of(c, LINE_COLUMNS, write), joined_on=("order_no", "product_key"))
         values = {name: f"s.{name}" for name, _ in LINE_COLUMNS if name != "product_key"}
         values["order"] = "o.id"
         values["product"] = "p.id"

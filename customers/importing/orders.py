@@ -202,7 +202,7 @@ def write_orders(c: dict, lines: list[int], state: FileState, run: RunState) -> 
         write.append(i)
     if write:
         rows = rows_of(c, ORDER_COLUMNS, write)
-        sql.stage("stg_orders", ORDER_COLUMNS, rows)
+        sql.stage("stg_orders", ORDER_COLUMNS, rows, joined_on=("order_no",))
         values = {name: f"s.{name}" for name, _ in ORDER_COLUMNS}
         values["customer"] = values.pop("customer_id")
         for name, kind in ORDER_COLUMNS:

@@ -59,7 +59,7 @@ def write_refunds(c: dict, lines: list[int], state: FileState, run: RunState) ->
         write.append(i)
     affected: set = set()
     if write:
-        sql.stage("stg_refunds", REFUND_COLUMNS, rows_of(c, REFUND_COLUMNS, write))
+        sql.stage("stg_refunds", REFUND_COLUMNS, rows_of(c, REFUND_COLUMNS, write), joined_on=("order_no",))
         values = {name: f"s.{name}" for name, _ in REFUND_COLUMNS}
         for name, kind in REFUND_COLUMNS:
             if kind == "local":

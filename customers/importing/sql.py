@@ -26,8 +26,12 @@ def table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
-def stage(name: str, columns: list[tuple[str, str]], rows: list[tuple]) -> None:
+def stage(name: str, columns: list[tuple[str, str]], rows: list[tuple], *, joined_on: tuple[str, ...] = ()) -> None:
     """(Re)create the temporary table `name` with `columns` [(name, type)] and load `rows` into it.
+
+    `joined_on`: the columns later joined to a big table; on PostgreSQL they get statistics (ANALYZE), since
+    autovacuum never analyzes a temporary table and without them the planner guesses the batch's size and joins
+    it to the whole order table by a sequential scan instead of the index. Tables only inserted from need none.
 
     Types: text, numeric, integer, bigint, boolean, jsonb, and `local` for a shop-local 'YYYY-MM-DD HH:MM:SS'
     string (converted to an aware timestamp by `local_ts()` when selected)."""
@@ -41,9 +45,8 @@ def stage(name: str, columns: list[tuple[str, str]], rows: list[tuple]) -> None:
             with cursor.cursor.copy(f"COPY {name} ({names}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
-            # Autovacuum never analyzes temporary tables: without statistics the planner guesses the batch's size
-            # and joins it to the whole order table by a sequential scan instead of the order_no index.
-            cursor.execute(f"ANALYZE {name}")
+            if joined_on:
+                cursor.execute(f"ANALYZE {name} ({', '.join(joined_on)})")
         else:
             cursor.execute(f"CREATE TEMP TABLE {name} ({', '.join(c for c, _ in columns)})")
             local = [i for i, (_, t) in enumerate(columns) if t == "local"]
