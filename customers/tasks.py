@@ -2,7 +2,6 @@
 
 from celery import shared_task
 
-
 # --- Segmentation (customers/segmentation/) ----------------------------------------------------------
 
 
