@@ -39,3 +39,10 @@ def import_job_run(job_id: int) -> str | None:
     from .importing.jobs import import_job_execute
 
     return import_job_execute(job_id=job_id)
+
+
+@shared_task
+def import_uploads_purge_task() -> int:
+    from .services import import_uploads_purge
+
+    return import_uploads_purge()

@@ -212,6 +212,9 @@ CELERY_BEAT_SCHEDULE = {
     # Taobao-style yearly tier review: on 1 January at 04:00, after the nightly refresh has counted the year.
     "tiers-yearly-review": {"task": "customers.tasks.tiers_yearly_review_task",
                             "schedule": crontab(month_of_year=1, day_of_month=1, hour=4, minute=0)},
+    # Uploaded exports carry buyers' personal data: delete them 30 days after their import, at a quiet hour.
+    "import-uploads-purge": {"task": "customers.tasks.import_uploads_purge_task",
+                             "schedule": crontab(hour=3, minute=45)},
 }
 
 # --- Logging --------------------------------------------------------------------------------------
