@@ -25,6 +25,14 @@ class JobQuerySet(models.QuerySet):
         return self.filter(created_by=user)
 
 
+# What each kind of job is called in the UI. Apps add theirs in AppConfig.ready() with register_job_kind.
+JOB_KIND_LABELS: dict[str, str] = {}
+
+
+def register_job_kind(kind: str, label) -> None:
+    JOB_KIND_LABELS[kind] = label
+
+
 class Job(TimeStampedModel):
     """Long work run by a worker (an import, an export, a recompute), with progress the UI polls."""
 
@@ -69,6 +77,10 @@ class Job(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} ({self.status})"
+
+    @property
+    def kind_label(self) -> str:
+        return str(JOB_KIND_LABELS.get(self.kind, self.kind))
 
     @property
     def is_finished(self) -> bool:

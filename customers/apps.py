@@ -8,6 +8,9 @@ class CustomersConfig(AppConfig):
 
     def ready(self) -> None:
         # Segment conditions other modules add to the builder's registry (here: notes written by the team).
+        from crm.models import register_job_kind
+
         from .note_conditions import register_note_conditions
 
         register_note_conditions()
+        register_job_kind("import_orders", _("Order import"))
