@@ -17,7 +17,7 @@ EXPECTED_NAV = {
 
 def _navigation_after_login(browser_login, user) -> set[str]:
     driver = browser_login(user)
-    WebDriverWait(driver, 10).until(EC.presence_of_element_located((By.ID, "nav")))
+    WebDriverWait(driver, 30).until(EC.presence_of_element_located((By.ID, "nav")))
     return {a.get_attribute("data-nav") for a in driver.find_elements(By.CSS_SELECTOR, "#nav a")}
 
 
@@ -32,7 +32,7 @@ def test_each_role_sees_exactly_its_areas_in_the_sidebar(request, browser_login,
 
 def test_the_interface_speaks_chinese_by_default(browser_login, manager):
     driver = browser_login(manager)
-    WebDriverWait(driver, 10).until(EC.presence_of_element_located((By.ID, "nav")))
+    WebDriverWait(driver, 30).until(EC.presence_of_element_located((By.ID, "nav")))
 
     assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh-hans"
     assert "客户" in driver.find_element(By.ID, "nav").text

@@ -29,7 +29,7 @@ def test_a_manager_uploads_exports_watches_the_progress_and_reads_the_result(
 ):
     # Given a manager on the upload page
     driver = browser_login(manager)
-    WebDriverWait(driver, 10).until(EC.presence_of_element_located((By.ID, "nav")))
+    WebDriverWait(driver, 30).until(EC.presence_of_element_located((By.ID, "nav")))
     driver.get(f"{live_server.url}/customers/import/")
 
     # When she chooses the 订单报表 and the 宝贝报表 and submits
@@ -40,7 +40,7 @@ def test_a_manager_uploads_exports_watches_the_progress_and_reads_the_result(
     driver.find_element(By.CSS_SELECTOR, "#import-form button[type=submit]").click()
 
     # Then she lands on the job page, which shows the queued job and its progress bar
-    status = WebDriverWait(driver, 10).until(EC.presence_of_element_located((By.ID, "job-status")))
+    status = WebDriverWait(driver, 30).until(EC.presence_of_element_located((By.ID, "job-status")))
     assert status.get_attribute("data-status") == "queued"
     assert driver.find_elements(By.CSS_SELECTOR, "#job-status .progress")
     job = Job.objects.get(kind="import_orders")

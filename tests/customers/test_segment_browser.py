@@ -22,7 +22,7 @@ def test_staff_build_a_segment_and_see_the_live_count_change(browser_login, live
         CustomerFactory(province="浙江省")
     CustomerFactory(province="上海")
     driver = browser_login(staff)
-    wait = WebDriverWait(driver, 10)
+    wait = WebDriverWait(driver, 30)
     driver.get(f"{live_server.url}/customers/segments/new/")
     wait.until(lambda d: live_count(d) == "4")  # no condition yet: everyone
 
@@ -48,7 +48,7 @@ def test_a_nested_or_group_widens_the_count(browser_login, live_server, staff):
     CustomerFactory(province="上海", gender="M")
     CustomerFactory(province="北京", gender="M")
     driver = browser_login(staff)
-    wait = WebDriverWait(driver, 10)
+    wait = WebDriverWait(driver, 30)
     driver.get(f"{live_server.url}/customers/segments/new/")
     wait.until(lambda d: live_count(d) == "3")
 
