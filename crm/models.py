@@ -116,6 +116,9 @@ class AuditEvent(models.Model):
         MERGE = "merge", _("Merge customers")
         UNMERGE = "unmerge", _("Undo merge")
         ROLE_CHANGE = "role_change", _("Role change")
+        TAG_ADD = "tag_add", _("Tag added in bulk")
+        TAG_REMOVE = "tag_remove", _("Tag removed in bulk")
+        TIER_REVIEW = "tier_review", _("Yearly tier review")
 
     created_at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
