@@ -197,7 +197,11 @@ class CustomerTag(models.Model):
 class CustomerAddress(models.Model):
     """Every shipping address seen for a customer; `fingerprint` de-duplicates repeats across orders."""
 
-    customer = models.ForeignKey(Customer, related_name="addresses", on_delete=models.CASCADE)
+    # No database FK constraint and no index of its own (customer_address_unique leads with customer): the import
+    # writes addresses in bulk, and a deferred FK check per row was a tenth of its time. Django still cascades.
+    customer = models.ForeignKey(
+        Customer, related_name="addresses", on_delete=models.CASCADE, db_constraint=False, db_index=False
+    )
     fingerprint = models.CharField(max_length=40)
     receiver_name = models.CharField(_("receiver"), max_length=50, blank=True)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
@@ -270,7 +274,12 @@ STATUS_RANK = {
 
 class Order(models.Model):
     order_no = models.CharField(_("order number"), max_length=32)  # exact text, never a number
-    customer = models.ForeignKey(Customer, related_name="orders", null=True, on_delete=models.SET_NULL)
+    # Bulk-imported table: no database FK constraint (its per-row deferred check ran at every import COMMIT; only the
+    # importer and the merge service write this column, and Django applies on_delete itself), and no index of its
+    # own (order_customer_paid leads with customer).
+    customer = models.ForeignKey(
+        Customer, related_name="orders", null=True, on_delete=models.SET_NULL, db_constraint=False, db_index=False
+    )
     buyer_nick = models.CharField(_("member name"), max_length=100, blank=True)
     status = models.CharField(_("status"), max_length=12, choices=OrderStatus.choices)
     status_text = models.CharField(_("status as exported"), max_length=60, blank=True)
@@ -321,8 +330,11 @@ class OrderLine(models.Model):
     line_key = models.CharField(max_length=48)
     order_no = models.CharField(_("order number"), max_length=32)
     # NULL until the matching 订单报表 row is imported (the two files may arrive in either order).
-    order = models.ForeignKey(Order, related_name="lines", null=True, blank=True, on_delete=models.CASCADE)
-    product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.SET_NULL)
+    # Bulk-imported: no database FK constraints (see Order.customer); the importer links them by order_no and key.
+    order = models.ForeignKey(
+        Order, related_name="lines", null=True, blank=True, on_delete=models.CASCADE, db_constraint=False
+    )
+    product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.SET_NULL, db_constraint=False)
     title = models.CharField(_("title"), max_length=255, blank=True)
     merchant_code = models.CharField(_("merchant code"), max_length=100, blank=True)
     sku_properties = models.CharField(_("SKU"), max_length=255, blank=True)
@@ -341,7 +353,10 @@ class OrderLine(models.Model):
         verbose_name = _("order line")
         verbose_name_plural = _("order lines")
         constraints = [models.UniqueConstraint(fields=["line_key"], name="orderline_key_unique")]
-        indexes = [models.Index(fields=["order_no"], name="orderline_order_no")]
+        # Only the lines still waiting for their order are looked up by order number (to link them when it arrives).
+        indexes = [
+            models.Index(fields=["order_no"], condition=models.Q(order__isnull=True), name="orderline_orphan_order_no")
+        ]
 
 
 class Refund(models.Model):

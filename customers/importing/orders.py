@@ -8,7 +8,7 @@ from . import sql
 from .batches import STATUS_CODES, FileState, RunState, finish_batch, local_text, note_order, rows_of
 from .buyers import ambiguous_report, customer_candidates, customers_upsert
 from .identity import is_masked
-from .records import ORDER_HASHED, RANK, content_hash, parse_address, prepare_orders
+from .records import ORDER_HASHED, RANK, content_hash, parse_address
 
 
 def _pack(hash_hex: str, line: int, status: str) -> int:
@@ -157,8 +157,7 @@ def _unchanged(old: dict | None, c: dict, i: int) -> bool:
 
 
 def write_orders(c: dict, lines: list[int], state: FileState, run: RunState) -> None:
-    summary = state.summary
-    prepare_orders(c)
+    summary = state.summary  # `c` comes prepared (prepare_orders ran in the reading thread)
     idx = _dedupe_orders(c, lines, state)
     for i in idx:
         if c["identity_key"][i] is None:
