@@ -109,6 +109,7 @@ class ExportFile:
         self.size = self.path.stat().st_size
         suffix = self.path.suffix.lower()
         self.format = {".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xls"}.get(suffix, "csv")
+        self._row_count: int | None = None  # a workbook's rows, as its sheet declares them (for progress)
         self.headers = self._read_headers()
         self.kind = detect_kind(self.headers)
         if self.kind is None:
@@ -117,6 +118,14 @@ class ExportFile:
                 f"(first columns: {', '.join(self.headers[:5]) or 'none'})"
             )
         self.positions = header_positions(self.kind, self.headers)
+
+    def bytes_done(self, chunk: RawChunk) -> int:
+        """How far through the file a chunk reaches, in bytes: exact for CSV; for a workbook the share of its rows
+        read (its position is a row number), so the progress bar moves for Excel files too."""
+        if self.format == "csv":
+            return chunk.position
+        rows = self._row_count or 0
+        return min(self.size, self.size * chunk.position // rows) if rows else 0
 
     # --- headers -------------------------------------------------------------------------------------
 
@@ -247,7 +256,9 @@ class ExportFile:
 
                 book = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
                 try:
-                    yield from book.worksheets[0].iter_rows(values_only=True)
+                    sheet = book.worksheets[0]
+                    self._row_count = sheet.max_row or _xlsx_row_count(self.path, sheet._worksheet_path)
+                    yield from sheet.iter_rows(values_only=True)
                 finally:
                     book.close()
             else:
@@ -255,6 +266,7 @@ class ExportFile:
 
                 book = xlrd.open_workbook(self.path, on_demand=True)
                 sheet = book.sheet_by_index(0)
+                self._row_count = sheet.nrows
                 for r in range(sheet.nrows):
                     yield tuple(_xls_value(book, cell) for cell in sheet.row(r))
         except UnreadableFile:
@@ -292,6 +304,22 @@ class ExportFile:
     def _excel_chunk(self, buffer, lines, skipped, errors, line) -> RawChunk:
         columns = [list(col) for col in zip(*buffer, strict=True)] if buffer else [[] for _ in self.headers]
         return RawChunk(self._pick(columns), lines, skipped, errors, position=line)
+
+
+def _xlsx_row_count(path: Path, member: str) -> int | None:
+    """The rows of an unsized sheet (no dimension record, as some exporters write them), counted in its XML: a
+    byte search over the decompressed stream, far cheaper than parsing it."""
+    import zipfile
+
+    rows, tail = 0, b""
+    with zipfile.ZipFile(path) as archive, archive.open(member) as xml:
+        while block := xml.read(1 << 20):
+            data = tail + block
+            rows += data.count(b"<row ") + data.count(b"<row>")
+            tail = data[-5:]
+            rows -= tail.count(b"<row ") + tail.count(b"<row>")  # counted again with the next block
+    rows += tail.count(b"<row ") + tail.count(b"<row>")
+    return rows or None
 
 
 def _structure_error(line: int, reason: str) -> dict:

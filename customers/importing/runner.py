@@ -87,7 +87,7 @@ def import_files(paths: Iterable, *, job=None, progress: Progress | None = None,
             summary.update(status="unreadable", reason=str(exc))
         entries.append((summary, export))
 
-    total = sum(export.size if export.format == "csv" else 0 for _, export in entries if export) or 1
+    total = sum(export.size for _, export in entries if export) or 1  # progress is in bytes of the files
     done = 0
     stopped = None
     started = time.monotonic()
@@ -99,7 +99,7 @@ def import_files(paths: Iterable, *, job=None, progress: Progress | None = None,
         stopped = _import_file(export, state, run, progress, done, total, chunk_rows)
         failure = _finish_file(state, run)  # also after a failed batch: for the batches that landed
         stopped = stopped or failure
-        done += export.size if export.format == "csv" else 0
+        done += export.size
 
     rows = sum(s["rows"] for s, _ in entries)
     if connection.vendor == "postgresql":
@@ -126,8 +126,7 @@ def _import_file(export: ExportFile, state: FileState, run: RunState, progress, 
                     return failure
                 summary["landed_through_line"] = lines[-1]
             if progress:
-                position = chunk.position if export.format == "csv" else 0
-                progress(done + position, total, state.name)
+                progress(done + export.bytes_done(chunk), total, state.name)
     except UnreadableFile as exc:
         summary.update(status="unreadable", reason=str(exc))
     return None

@@ -282,3 +282,20 @@ def test_the_import_records_one_timeline_event_per_customer_and_fills_the_derive
     assert event.kind == "order_imported"
     assert event.data["created"] == 2
     assert sorted(event.data["orders"]) == ["1571533142044103806", "288101128779600952"]
+
+
+@pytest.mark.django_db
+def test_the_progress_of_an_xlsx_import_moves_with_its_rows_and_ends_at_the_total():
+    # Given the .xlsx order report of the sample, read two rows at a time
+    calls = []
+
+    def progress(done, total, name):
+        calls.append((done, total))
+
+    import_files([V2017 / f"{ORDERS}.xlsx"], chunk_rows=2, progress=progress)
+
+    # Then the progress is reported after each chunk, grows, and the last report is the whole file
+    positions = [done for done, _ in calls]
+    total = calls[-1][1]
+    assert len(calls) >= 2 and positions == sorted(positions) and 0 < positions[0] < total
+    assert positions[-1] == total == (V2017 / f"{ORDERS}.xlsx").stat().st_size
