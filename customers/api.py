@@ -168,7 +168,7 @@ class OrderLineSerializer(serializers.ModelSerializer):
 class OrderRefundSerializer(serializers.ModelSerializer):
     class Meta:
         model = Refund
-        fields = ["id", "refund_no", "title", "refund_amount", "status_text", "goods_status", "reason", "phase",
+        fields = ["id", "refund_no", "line", "title", "refund_amount", "status_text", "goods_status", "reason", "phase",
                   "applied_at", "finished_at"]
         read_only_fields = fields
 

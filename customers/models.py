@@ -366,6 +366,10 @@ class Refund(models.Model):
     order_no = models.CharField(_("order number"), max_length=32)
     order = models.ForeignKey(Order, related_name="refunds", null=True, blank=True, on_delete=models.CASCADE)
     customer = models.ForeignKey(Customer, related_name="refunds", null=True, blank=True, on_delete=models.SET_NULL)
+    # The order line refunded, when the export tells which (see importing/refunds.py `refund_lines_link`).
+    line = models.ForeignKey(
+        "OrderLine", related_name="refunds", null=True, blank=True, on_delete=models.SET_NULL, db_constraint=False
+    )
     title = models.CharField(_("item"), max_length=255, blank=True)
     product_code = models.CharField(_("product code"), max_length=100, blank=True)
     paid_amount = models.DecimalField(_("paid"), null=True, blank=True, **MONEY)

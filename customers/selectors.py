@@ -83,7 +83,8 @@ def order_filter(*, params, queryset: QuerySet | None = None) -> OrderFilter:
 def order_get_queryset() -> QuerySet:
     """Orders with what an order page shows: the customer, lines in their order, refunds."""
     return Order.objects.select_related("customer").prefetch_related(
-        Prefetch("lines", queryset=OrderLine.objects.order_by("line_key")), "refunds"
+        Prefetch("lines", queryset=OrderLine.objects.order_by("line_key")),
+        Prefetch("refunds", queryset=Refund.objects.select_related("line")),
     )
 
 

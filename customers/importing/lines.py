@@ -7,6 +7,7 @@ from customers.models import Order, OrderLine, Product
 from . import sql
 from .batches import FileState, RunState, finish_batch, rows_of
 from .records import LINE_HASHED, column_hashes, product_key
+from .refunds import refund_lines_link
 
 LINE_COLUMNS = [
     ("line_key", "text"),
@@ -112,4 +113,5 @@ def write_lines(c: dict, lines: list[int], state: FileState, run: RunState) -> N
             )
             orphans = cursor.fetchone()[0]
         summary["orphans"] += orphans
+        refund_lines_link("stg_lines")
     finish_batch(set(), summary, run)

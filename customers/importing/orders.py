@@ -9,6 +9,7 @@ from .batches import STATUS_CODES, FileState, RunState, finish_batch, local_text
 from .buyers import ambiguous_report, customer_candidates, customers_upsert
 from .identity import is_masked
 from .records import ORDER_HASHED, RANK, content_hash, parse_address
+from .refunds import refund_lines_link
 
 
 def _pack(hash_hex: str, line: int, status: str) -> int:
@@ -310,3 +311,4 @@ def _link_orphans() -> None:
         f"WHERE {refunds}.order_no = s.order_no AND o.order_no = s.order_no "
         f"AND ({refunds}.order_id IS NULL OR {refunds}.customer_id IS DISTINCT FROM o.customer_id)"
     )
+    refund_lines_link("stg_orders")

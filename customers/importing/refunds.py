@@ -1,6 +1,6 @@
 """Writing a batch of 退款 export rows: refunds, linked to their orders and customers."""
 
-from customers.models import Order, Refund
+from customers.models import Order, OrderLine, Refund
 
 from . import sql
 from .batches import FileState, RunState, finish_batch, rows_of
@@ -79,4 +79,38 @@ def write_refunds(c: dict, lines: list[int], state: FileState, run: RunState) ->
         )
         affected = {cid for cid, _ in rows if cid}
         summary["orphans"] += sum(1 for _, oid in rows if oid is None)
+        refund_lines_link("stg_refunds")
     finish_batch(affected, summary, run)
+
+
+def refund_lines_link(staged: str) -> int:
+    """Link the refunds of the orders in the staged table `staged` (a table with an order_no column) to the order
+    line they refund, where that is certain. Candidates, best first: the lines whose 商家编码 or 外部系统编号 equals
+    the refund's 商品编码; else the lines whose title equals its 宝贝标题; else the order's only line. The refund is
+    linked when exactly one line is best; otherwise it stays on its order alone. Run after every batch of orders,
+    lines or refunds, since the three files may arrive in any order. Returns the number of refunds linked."""
+    refunds, lines = sql.table(Refund), sql.table(OrderLine)
+    return sql.execute(
+        f"""
+        UPDATE {refunds} SET line_id = m.line_id
+          FROM (WITH candidate AS (
+                    SELECT r.id AS refund_id, l.id AS line_id,
+                           CASE WHEN r.product_code <> '' AND r.product_code IN (l.merchant_code, l.external_code)
+                                THEN 1
+                                WHEN r.title <> '' AND l.title = r.title THEN 2
+                                WHEN NOT EXISTS (SELECT 1 FROM {lines} other
+                                                  WHERE other.order_id = r.order_id AND other.id <> l.id) THEN 3
+                           END AS preference
+                      FROM {refunds} r
+                      JOIN {lines} l ON l.order_id = r.order_id
+                     WHERE r.line_id IS NULL AND r.order_no IN (SELECT order_no FROM {staged})),
+                best AS (
+                    SELECT refund_id, MIN(preference) AS preference FROM candidate GROUP BY refund_id)
+                SELECT c.refund_id, MIN(c.line_id) AS line_id
+                  FROM candidate c
+                  JOIN best b ON b.refund_id = c.refund_id AND b.preference = c.preference
+                 GROUP BY c.refund_id
+                HAVING COUNT(*) = 1) m
+         WHERE {refunds}.id = m.refund_id
+        """
+    )
