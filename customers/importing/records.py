@@ -64,30 +64,36 @@ def _md5(text: str) -> str:
 def column_hashes(columns: list[list]) -> list[str]:
     """content_hash() of every row of these columns, column-wise (no Python call per value)."""
     texts = [list(map(str, col)) for col in columns]
-    return [_md5(t) for t in map("\x1f".join, zip(*texts, strict=True))]
+    md5 = hashlib.md5
+    rows = map("\x1f".join, zip(*texts, strict=True))
+    return [md5(row.encode("utf-8"), usedforsecurity=False).hexdigest() for row in rows]
 
 
 def prepare_orders(c: dict[str, list]) -> dict[str, list]:
     """Add the derived columns of orders: status, phone, address parts, customer identity and content hash."""
-    n = len(c["order_no"])
-    c["status"] = [order_status(t) for t in c["status_text"]]
+    statuses = {text: order_status(text) for text in set(c["status_text"])}
+    c["status"] = [statuses[text] for text in c["status_text"]]
     c["receiver_phone"] = [m or t for m, t in zip(c["mobile"], c["telephone"], strict=True)]
-    parts = [parse_address(a) for a in c["receiver_address"]]
+    # A buyer's orders repeat the same address and identity fields: each distinct value is worked out once.
+    addresses: dict[str, tuple] = {}
+    parts = [addresses.get(a) or addresses.setdefault(a, parse_address(a)) for a in c["receiver_address"]]
     for i, name in enumerate(("province", "city", "district", "detail", "postcode")):
         c[name] = [p[i] for p in parts]
     c["tracking_no"] = [t[3:].strip() if t.startswith("No:") else t for t in c["tracking_no"]]
-    c["identity_key"] = [
-        identity_key(
-            buyer_nick=c["buyer_nick"][i],
-            display_nick=c["display_nick"][i],
-            receiver_name=c["receiver_name"][i],
-            phone=c["receiver_phone"][i],
-            province=c["province"][i],
-            city=c["city"][i],
-            district=c["district"][i],
-        )
-        for i in range(n)
-    ]
+    identities: dict[tuple, str | None] = {}
+    keys = []
+    for fields in zip(
+        c["buyer_nick"], c["display_nick"], c["receiver_name"], c["receiver_phone"], c["province"], c["city"],
+        c["district"], strict=True,
+    ):
+        if fields not in identities:
+            nick, display, receiver, phone, province, city, district = fields
+            identities[fields] = identity_key(
+                buyer_nick=nick, display_nick=display, receiver_name=receiver, phone=phone, province=province,
+                city=city, district=district,
+            )
+        keys.append(identities[fields])
+    c["identity_key"] = keys
     c["content_hash"] = column_hashes([c[name] for name in ORDER_HASHED])
     return c
 
