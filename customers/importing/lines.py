@@ -5,7 +5,7 @@ from django.db import connection
 from customers.models import Order, OrderLine, Product
 
 from . import sql
-from .batches import FileState, RunState, finish_batch, rows_of
+from .batches import FileState, RunState, columns_of, finish_batch
 from .records import LINE_HASHED, column_hashes, product_key
 from .refunds import refund_lines_link
 
@@ -89,7 +89,8 @@ def write_lines(c: dict, lines: list[int], state: FileState, run: RunState) -> N
             summary["lines_updated"] += 1
         write.append(i)
     if write:
-        sql.stage("stg_lines", LINE_COLUMNS, rows_of(c, LINE_COLUMNS, write), joined_on=("order_no", "product_key"))
+        staged = columns_of(c, LINE_COLUMNS, write)
+        sql.stage("stg_lines", LINE_COLUMNS, by_column=staged, joined_on=("order_no", "product_key"))
         values = {name: f"s.{name}" for name, _ in LINE_COLUMNS if name != "product_key"}
         values["order"] = "o.id"
         values["product"] = "p.id"

@@ -5,7 +5,7 @@ from decimal import Decimal
 from customers.models import Customer, CustomerAddress, Order, OrderLine, Refund
 
 from . import sql
-from .batches import STATUS_CODES, FileState, RunState, finish_batch, local_text, note_order, rows_of
+from .batches import STATUS_CODES, FileState, RunState, columns_of, finish_batch, local_text, note_order
 from .buyers import ambiguous_report, customer_candidates, customers_upsert
 from .identity import is_masked
 from .records import ORDER_HASHED, RANK, content_hash, parse_address
@@ -201,8 +201,7 @@ def write_orders(c: dict, lines: list[int], state: FileState, run: RunState) -> 
             affected.add(cid)
         write.append(i)
     if write:
-        rows = rows_of(c, ORDER_COLUMNS, write)
-        sql.stage("stg_orders", ORDER_COLUMNS, rows, joined_on=("order_no",))
+        sql.stage("stg_orders", ORDER_COLUMNS, by_column=columns_of(c, ORDER_COLUMNS, write), joined_on=("order_no",))
         values = {name: f"s.{name}" for name, _ in ORDER_COLUMNS}
         values["customer"] = values.pop("customer_id")
         for name, kind in ORDER_COLUMNS:

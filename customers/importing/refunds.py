@@ -3,7 +3,7 @@
 from customers.models import Order, OrderLine, Refund
 
 from . import sql
-from .batches import FileState, RunState, finish_batch, rows_of
+from .batches import FileState, RunState, columns_of, finish_batch
 from .records import REFUND_HASHED, column_hashes
 
 REFUND_COLUMNS = [
@@ -59,7 +59,9 @@ def write_refunds(c: dict, lines: list[int], state: FileState, run: RunState) ->
         write.append(i)
     affected: set = set()
     if write:
-        sql.stage("stg_refunds", REFUND_COLUMNS, rows_of(c, REFUND_COLUMNS, write), joined_on=("order_no",))
+        sql.stage(
+            "stg_refunds", REFUND_COLUMNS, by_column=columns_of(c, REFUND_COLUMNS, write), joined_on=("order_no",)
+        )
         values = {name: f"s.{name}" for name, _ in REFUND_COLUMNS}
         for name, kind in REFUND_COLUMNS:
             if kind == "local":

@@ -26,8 +26,17 @@ def table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
-def stage(name: str, columns: list[tuple[str, str]], rows: list[tuple], *, joined_on: tuple[str, ...] = ()) -> None:
-    """(Re)create the temporary table `name` with `columns` [(name, type)] and load `rows` into it.
+def stage(
+    name: str,
+    columns: list[tuple[str, str]],
+    rows: list[tuple] | None = None,
+    *,
+    by_column: list[list] | None = None,
+    joined_on: tuple[str, ...] = (),
+) -> None:
+    """(Re)create the temporary table `name` with `columns` [(name, type)] and load `rows` into it, or the same
+    data given column by column (`by_column`, one list per column): the cheaper form for big batches, since
+    PostgreSQL then gets one COPY text block built column-wise instead of a Python call per row.
 
     `joined_on`: the columns later joined to a big table; on PostgreSQL they get statistics (ANALYZE), since
     autovacuum never analyzes a temporary table and without them the planner guesses the batch's size and joins
@@ -43,17 +52,48 @@ def stage(name: str, columns: list[tuple[str, str]], rows: list[tuple], *, joine
             cursor.execute(f"CREATE TEMP TABLE {name} ({ddl}) ON COMMIT DROP")
             names = ", ".join(c for c, _ in columns)
             with cursor.cursor.copy(f"COPY {name} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+                if by_column is not None:
+                    _copy_by_column(copy, columns, by_column)
+                else:
+                    for row in rows:
+                        copy.write_row(row)
             if joined_on:
                 cursor.execute(f"ANALYZE {name} ({', '.join(joined_on)})")
         else:
+            if by_column is not None:
+                rows = list(zip(*by_column, strict=True))
             cursor.execute(f"CREATE TEMP TABLE {name} ({', '.join(c for c, _ in columns)})")
             local = [i for i, (_, t) in enumerate(columns) if t == "local"]
             if local:
                 rows = [_utc_row(row, local) for row in rows]
             marks = ", ".join(["%s"] * len(columns))
             cursor.executemany(f"INSERT INTO {name} VALUES ({marks})", rows)
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+COPY_ROWS = 10_000  # rows per block written to the COPY stream
+
+
+def _copy_column(values: list, kind: str) -> list[str]:
+    """One column in COPY's text format: NULL as \\N, booleans as t/f, and backslash, tab and line breaks escaped
+    (checked once over the joined column, so clean columns cost no call per value)."""
+    if kind == "boolean":
+        return ["\\N" if v is None else "t" if v else "f" for v in values]
+    texts = ["" if v is None else v if v.__class__ is str else str(v) for v in values]
+    joined = "\x00".join(texts)
+    if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
+        texts = [t.translate(_COPY_ESCAPES) for t in texts]
+    if None in values:
+        texts = ["\\N" if v is None else t for v, t in zip(values, texts, strict=True)]
+    return texts
+
+
+def _copy_by_column(copy, columns: list[tuple[str, str]], by_column: list[list]) -> None:
+    texts = [_copy_column(list(values), kind) for values, (_, kind) in zip(by_column, columns, strict=True)]
+    total = len(texts[0]) if texts else 0
+    for start in range(0, total, COPY_ROWS):
+        rows = zip(*(column[start : start + COPY_ROWS] for column in texts), strict=True)
+        copy.write(("\n".join(map("\t".join, rows)) + "\n").encode("utf-8"))
 
 
 def batch_settings() -> None:
