@@ -205,6 +205,9 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     # Finished jobs older than their retention are pruned at night, when nobody is importing.
     "prune-old-jobs": {"task": "crm.tasks.prune_finished_jobs", "schedule": crontab(hour=3, minute=30)},
+    # A job whose worker died and that no redelivered task took over would show "running" forever: every
+    # 5 minutes, all day (imports happen in shop hours), fail the abandoned ones with the reason.
+    "fail-abandoned-jobs": {"task": "crm.tasks.jobs_fail_abandoned", "schedule": crontab(minute="*/5")},
     # Stages age, points expire and RFM quintiles move with the date alone: refresh at 02:00, after the day's
     # last orders and before the shop opens, so morning campaigns and dashboards see today's segments.
     "segmentation-nightly": {"task": "customers.tasks.segmentation_nightly_task",
@@ -228,3 +231,13 @@ LOGGING = {
 
 # --- Huike ----------------------------------------------------------------------------------------
 HUIKE_SHOP_NAME = env("HUIKE_SHOP_NAME", default="回客演示店")
+
+# A running Job whose worker sent no heartbeat for this long is stale: a redelivered task may take it over
+# (imports are idempotent, so running one again is safe). Keep it well above the longest step between two
+# progress updates (a 1M-row import's longest SQL statement takes well under a minute).
+HUIKE_JOB_STALE_AFTER_SECONDS = env.int("HUIKE_JOB_STALE_AFTER_SECONDS", default=10 * 60)
+# A stale job that no worker took over within this long is failed by beat (crm.tasks.jobs_fail_abandoned), with
+# the reason on the job page. Longer than the stale threshold, so a redelivered task gets its chance first.
+HUIKE_JOB_ABANDONED_AFTER_SECONDS = env.int("HUIKE_JOB_ABANDONED_AFTER_SECONDS", default=30 * 60)
+# A job whose worker died this many times is not taken over again (it may be what kills the worker: memory).
+HUIKE_JOB_MAX_CLAIMS = env.int("HUIKE_JOB_MAX_CLAIMS", default=3)
