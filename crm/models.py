@@ -126,6 +126,7 @@ class AuditEvent(models.Model):
 
     class Action(models.TextChoices):
         EXPORT = "export", _("Export")
+        CREATE = "create", _("Customer created")
         REVEAL = "reveal", _("Reveal contact")
         MERGE = "merge", _("Merge customers")
         UNMERGE = "unmerge", _("Undo merge")

@@ -125,23 +125,74 @@ def _field_label(name: str) -> str:
     return Customer._meta.get_field(name).verbose_name
 
 
-def customer_create(*, data: dict[str, Any], actor=None, buyer_nick: str = "") -> Customer:
-    """A customer entered by hand (source manual). With a member name the identity key is the one imports use,
-    so a later order export of the same buyer lands on this customer instead of creating a second one."""
+class PossibleDuplicates(ValidationError):
+    """The new customer looks like one (or more) the shop already has. `customers` are those, best first."""
+
+    def __init__(self, customers: list[Customer]):
+        self.customers = customers
+        super().__init__({"confirm_duplicate": [
+            _("This looks like a customer the shop already has (same phone, member name or nickname). Open the "
+              "existing one, or confirm that this is a different person.")
+        ]})
+
+
+# At least one of these, or a member name: a customer nobody can recognise is of no use to anyone.
+IDENTIFYING_FIELDS = ("display_nick", "real_name", "phone", "wangwang", "email")
+
+
+def customer_create(
+    *,
+    data: dict[str, Any],
+    actor=None,
+    buyer_nick: str = "",
+    source: str = Customer.Source.MANUAL,
+    confirm_duplicate: bool = False,
+) -> Customer:
+    """A customer entered by hand (a buyer met on WeChat, by phone, at a fair), with the profile fields a person
+    may edit. Records `customer_created` on the timeline and an audit event.
+
+    Identity. With a Taobao member name the identity key is the one imports use (`nick:<name>`), so a later order
+    export of that buyer lands on this customer instead of making a second one; a member name the shop already
+    has is refused (open that customer instead). Without one the key is `manual:<uuid>`, which no import ever
+    produces, so it cannot collide.
+
+    Twins. A shop's staff usually enter a customer because they do not find them, yet the same person is often
+    there already under an imported record (the phone or nickname match). So a likely twin is not created
+    silently, nor is it refused (two people do share a nickname, a family shares a phone): the caller gets
+    PossibleDuplicates listing them, and creates anyway with `confirm_duplicate=True`. The audit event keeps the
+    ids of the twins that were confirmed past, so a merge later can find them."""
     buyer_nick = buyer_nick.strip()
-    identity_key = f"nick:{buyer_nick}" if buyer_nick else f"manual:{uuid.uuid4().hex}"
-    if Customer.objects.filter(identity_key=identity_key).exists():
-        raise ValidationError({"buyer_nick": [_("A customer with this member name already exists.")]})
     unknown = set(data) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValidationError({name: [_("This field cannot be edited.")] for name in sorted(unknown)})
+    if not buyer_nick and not any(data.get(name) for name in IDENTIFYING_FIELDS):
+        raise ValidationError({"__all__": [
+            _("Give at least a member name, nickname, name, phone, Wangwang id or email.")
+        ]})
+    identity_key = f"nick:{buyer_nick}" if buyer_nick else f"manual:{uuid.uuid4().hex}"
+    if Customer.objects.filter(identity_key=identity_key).exists():
+        raise ValidationError({"buyer_nick": [_("A customer with this member name already exists.")]})
     _validate_profile(data)
-    customer = Customer(identity_key=identity_key, buyer_nick=buyer_nick, source=Customer.Source.MANUAL, **data)
+    customer = Customer(identity_key=identity_key, buyer_nick=buyer_nick, source=source, **data)
     customer.phone_tail = _phone_tail(customer.phone)
+    customer.phone_is_masked = "*" in customer.phone
     customer.full_clean(validate_unique=False, validate_constraints=False)
-    with transaction.atomic():
-        customer.save()
-        timeline_record(customer=customer, kind="customer_created", actor=actor, summary=_("Entered by hand"))
+    from .selectors import customer_possible_duplicates
+
+    twins = customer_possible_duplicates(buyer_nick=buyer_nick, display_nick=customer.display_nick,
+                                         phone=customer.phone)
+    if twins and not confirm_duplicate:
+        raise PossibleDuplicates(twins)
+    try:
+        with transaction.atomic():
+            customer.save()
+            timeline_record(customer=customer, kind="customer_created", actor=actor,
+                            summary=str(Customer.Source(source).label))
+            audit_record(actor=actor, action=AuditEvent.Action.CREATE, object_type="customer",
+                         object_id=customer.pk,
+                         detail={"source": source, "possible_duplicates": [twin.pk for twin in twins]})
+    except IntegrityError as exc:  # the same member name entered at the same moment by someone else
+        raise ValidationError({"buyer_nick": [_("A customer with this member name already exists.")]}) from exc
     return customer
 
 

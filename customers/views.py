@@ -7,11 +7,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
-from django.views.generic import ListView, UpdateView
+from django.views.generic import FormView, ListView, UpdateView
 
 from . import selectors, services
 from .filters import CUSTOMER_SORTS, DEFAULT_SORT, lifecycle_choices
-from .forms import CustomerForm, CustomerNoteForm, MergeConfirmForm, MergePickForm, RevealForm
+from .forms import CustomerCreateForm, CustomerForm, CustomerNoteForm, MergeConfirmForm, MergePickForm, RevealForm
 from .models import Customer, CustomerMerge, Tag
 from .pagination import paginate_uncounted
 from .timeline import kind_label
@@ -57,6 +57,7 @@ class CustomerListView(PermissionRequiredMixin, ListView):
             filter_querystring=_querystring(self.request.GET, drop=("page", "sort")),
             sort_links=_sort_links(self.request.GET, sort if sort in CUSTOMER_SORTS else DEFAULT_SORT),
             can_export=self.request.user.has_perm("customers.export_customer"),
+            can_create=self.request.user.has_perm("customers.add_customer"),
         )
         return context
 
@@ -174,6 +175,40 @@ class CustomerEditView(PermissionRequiredMixin, UpdateView):
 
 
 customer_edit = CustomerEditView.as_view()
+
+
+class CustomerCreateView(PermissionRequiredMixin, FormView):
+    """Enter a customer by hand. When the service finds likely twins the form comes back listing them, with a
+    box to confirm that this is a different person."""
+
+    permission_required = "customers.add_customer"
+    form_class = CustomerCreateForm
+    template_name = "customers/customer_create.html"
+
+    def form_valid(self, form):
+        try:
+            customer = services.customer_create(
+                data=form.profile(), actor=self.request.user, buyer_nick=form.cleaned_data["buyer_nick"],
+                confirm_duplicate=form.cleaned_data["confirm_duplicate"],
+            )
+        except services.PossibleDuplicates as exc:
+            form.add_error(None, exc.messages)
+            form.offer_confirmation()
+            for twin in exc.customers:
+                twin.contact = selectors.customer_contact(twin)
+            return self.render_to_response(self.get_context_data(form=form, duplicates=exc.customers), status=400)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+            return self.form_invalid(form)
+        messages.success(self.request, _("Customer created."))
+        return redirect("customers:detail", pk=customer.pk)
+
+    def form_invalid(self, form):
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+customer_create = CustomerCreateView.as_view()
 
 
 @login_required
