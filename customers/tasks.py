@@ -55,3 +55,28 @@ def import_uploads_purge_task() -> int:
     from .services import import_uploads_purge
 
     return import_uploads_purge()
+
+
+# --- Big exports of the customer list -------------------------------------------------------------
+
+
+@shared_task(bind=True, acks_late=True, max_retries=3)
+def customer_export_job_run(self, job_id: int) -> str | None:
+    """Write the export Job `job_id` (queued by customers.services.customer_export_job_create). Idempotent, and
+    taken over after a lost worker like the import job."""
+    from django.conf import settings
+
+    from crm.services import job_running_elsewhere
+
+    from .services import customer_export_job_execute
+
+    if job_running_elsewhere(job_id=job_id):
+        raise self.retry(countdown=settings.HUIKE_JOB_STALE_AFTER_SECONDS + 5)
+    return customer_export_job_execute(job_id=job_id)
+
+
+@shared_task
+def customer_export_files_purge_task() -> int:
+    from .services import customer_export_files_purge
+
+    return customer_export_files_purge()
