@@ -30,6 +30,10 @@ def create_indexes(apps, schema_editor):
             f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {index_name(column)} "
             f"ON {TABLE} USING gin (UPPER({column}) gin_trgm_ops)"
         )
+    # ANALYZE gathers statistics on the new UPPER(name) expressions. Without them the planner guesses how many
+    # customers a pattern matches, and for a pattern that matches nobody it walked the recency index through all
+    # of them (5.2 s at 1M) instead of asking the trigram index (12 ms). About 2 s at 1M customers.
+    schema_editor.execute(f"ANALYZE {TABLE}")
 
 
 def drop_indexes(apps, schema_editor):
