@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -18,6 +19,14 @@ class TimeStampedModel(models.Model):
 class JobQuerySet(models.QuerySet):
     def unfinished(self):
         return self.filter(status__in=[Job.Status.QUEUED, Job.Status.RUNNING])
+
+    def stale(self, *, older_than):
+        """Running jobs whose worker has not been heard of since `older_than` (a datetime): it probably died.
+        A job claimed before heartbeats existed falls back to its start time."""
+        last_sign_of_life = Coalesce("heartbeat_at", "started_at", "created_at")
+        return self.filter(status=Job.Status.RUNNING).alias(last_sign_of_life=last_sign_of_life).filter(
+            last_sign_of_life__lt=older_than
+        )
 
     def visible_to(self, user):
         if user.has_perm("crm.view_all_jobs"):
@@ -65,6 +74,11 @@ class Job(TimeStampedModel):
     result = models.JSONField(_("result"), default=dict, blank=True)
     error = models.TextField(_("error"), blank=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    # The worker refreshes this while it runs (every progress update, and long steps touch it): a running job
+    # whose heartbeat is old lost its worker, and a redelivered task may claim it again (crm.services.job_claim).
+    heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
+    # How many times a worker has claimed the job: 1 normally, more when it was taken over after a worker died.
+    claims = models.PositiveSmallIntegerField(_("attempts"), default=0)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     objects = JobQuerySet.as_manager()
@@ -112,6 +126,7 @@ class AuditEvent(models.Model):
 
     class Action(models.TextChoices):
         EXPORT = "export", _("Export")
+        CREATE = "create", _("Customer created")
         REVEAL = "reveal", _("Reveal contact")
         MERGE = "merge", _("Merge customers")
         UNMERGE = "unmerge", _("Undo merge")

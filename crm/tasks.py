@@ -16,6 +16,14 @@ def prune_finished_jobs() -> int:
 
 
 @shared_task
+def jobs_fail_abandoned() -> list[int]:
+    """Fail the running jobs whose worker died and that no redelivered task took over (every 5 minutes)."""
+    from .services import jobs_fail_abandoned as fail_abandoned
+
+    return fail_abandoned()
+
+
+@shared_task
 def ping(value: str) -> str:
     """Round trip used by /healthz and the broker tests: proves a worker is consuming."""
     return value

@@ -74,6 +74,43 @@ class CustomerUpdateSerializer(serializers.ModelSerializer):
         return super().to_internal_value(data)
 
 
+class CustomerCreateSerializer(serializers.ModelSerializer):
+    """A customer entered by hand: the member name (optional) and the editable profile fields. Unknown fields
+    are a 400. `confirm_duplicate: true` creates it even when it looks like a customer the shop has."""
+
+    buyer_nick = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    confirm_duplicate = serializers.BooleanField(required=False, default=False, write_only=True)
+
+    class Meta:
+        model = Customer
+        fields = ["buyer_nick", *services.EDITABLE_FIELDS, "confirm_duplicate"]
+        extra_kwargs = {name: {"required": False} for name in services.EDITABLE_FIELDS}
+
+    def to_internal_value(self, data):
+        if not hasattr(data, "keys"):
+            raise serializers.ValidationError({"non_field_errors": [_("Expected an object of fields.")]})
+        unknown = sorted(set(data.keys()) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError({name: [_("This field cannot be set.")] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class PossibleDuplicateSerializer(serializers.ModelSerializer):
+    """A customer the new one may duplicate, masked like every answer."""
+
+    display_name = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Customer
+        fields = ["id", "display_name", "phone", "city", "order_count", "source"]
+        read_only_fields = fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["phone"] = selectors.customer_contact(instance)["phone"]
+        return data
+
+
 class RevealSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500, help_text="Why you need the contact details. It is logged.")
 
@@ -92,7 +129,11 @@ class RevealedContactSerializer(serializers.Serializer):
 
 def _raise_as_400(exc: DjangoValidationError):
     """A service's ValidationError becomes DRF's 400 with the same field errors."""
-    detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+    if not hasattr(exc, "error_dict"):
+        raise serializers.ValidationError({"non_field_errors": exc.messages})
+    detail = dict(exc.message_dict)
+    if "__all__" in detail:
+        detail["non_field_errors"] = detail.pop("__all__")
     raise serializers.ValidationError(detail)
 
 
@@ -118,6 +159,32 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         queryset = Customer.objects.select_related("tier").prefetch_related("tags")
         # Lists show active customers only; a merged-away customer is still found by id (with merged_into).
         return queryset.active() if self.action == "list" else queryset
+
+    @extend_schema(
+        summary="Create a customer by hand (source api)",
+        request=CustomerCreateSerializer,
+        responses={
+            201: CustomerSerializer,
+            400: OpenApiResponse(description="Field errors; or `possible_duplicates` (resend with "
+                                             "`confirm_duplicate: true` to create it anyway)"),
+        },
+    )
+    def create(self, request, *args, **kwargs):
+        serializer = CustomerCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        buyer_nick, confirm = data.pop("buyer_nick", ""), data.pop("confirm_duplicate", False)
+        try:
+            customer = services.customer_create(data=data, actor=request.user, buyer_nick=buyer_nick,
+                                                source=Customer.Source.API, confirm_duplicate=confirm)
+        except services.PossibleDuplicates as exc:  # a plain 400 body: ValidationError would turn ids into text
+            return Response({**exc.message_dict,
+                             "possible_duplicates": PossibleDuplicateSerializer(exc.customers, many=True).data},
+                            status=status.HTTP_400_BAD_REQUEST)
+        except DjangoValidationError as exc:
+            _raise_as_400(exc)
+        return Response(CustomerSerializer(customer, context=self.get_serializer_context()).data,
+                        status=status.HTTP_201_CREATED)
 
     @extend_schema(
         summary="Change profile fields",

@@ -14,3 +14,4 @@ class CustomersConfig(AppConfig):
 
         register_note_conditions()
         register_job_kind("import_orders", _("Order import"))
+        register_job_kind("export_customers", _("Customer export"))

@@ -2,8 +2,9 @@
 
 Which filters are cheap at a million customers: phone tail, region and the default recency order use
 indexes; the tier is a foreign key (indexed); tags go through the (tag, customer) index in an EXISTS.
-Spend, order-count and name-substring filters have no index on purpose (each index slows every import);
-the page LIMIT bounds them, since the scan stops as soon as a page of matches is found.
+Spend and order-count filters have no index on purpose (each index slows every import); the page LIMIT bounds
+them, since the scan stops as soon as a page of matches is found. Name substrings are served on PostgreSQL by GIN
+trigram indexes on UPPER(name) (migration customers/0006_customer_name_trigram_search); SQLite scans.
 """
 
 from datetime import datetime, time, timedelta
@@ -125,8 +126,11 @@ class CustomerFilter(django_filters.FilterSet):
             # A whole number: narrow by the indexed tail first, then match the end of the stored phone.
             return queryset.filter(phone_tail=digits[-4:], phone__endswith=digits)
         # An exact member name (what a seller copies from Wangwang) is found through the unique index. Anything
-        # else is a substring search, which no b-tree serves: a scan, stopped by the page LIMIT once a page of
-        # matches is found (measured: up to ~2 s at 1M customers when matches are rare).
+        # else is a substring search: `icontains` emits UPPER(col) LIKE UPPER('%…%'), which on PostgreSQL the
+        # trigram indexes on UPPER(col) serve (a bitmap OR of the three; see bench/README.md for the figure).
+        # Keep the lookup `icontains`: another spelling (ILIKE, `__contains`) would not match those indexes.
+        # A search of fewer than three characters has no trigram, so it falls back to reading in list order until
+        # a page of matches is found, which is quick because such short names match many customers.
         exact = Customer.objects.filter(identity_key=f"nick:{value}").values_list("pk", flat=True)[:1]
         if exact:
             return queryset.filter(pk__in=list(exact))

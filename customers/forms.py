@@ -44,6 +44,42 @@ class CustomerForm(forms.ModelForm):
         pass
 
 
+class CustomerCreateForm(forms.ModelForm):
+    """Enter a new customer by hand. Validated like the edit form: field by field here, the profile rules and
+    the identity by the service (customer_create), whose errors the view puts on these fields."""
+
+    buyer_nick = forms.CharField(
+        label=_("Member name (买家会员名)"), max_length=100, required=False,
+        help_text=_("The buyer's Taobao member name, if you know it: a later order import then adds to this "
+                    "customer."),
+    )
+    confirm_duplicate = forms.BooleanField(
+        label=_("This is a different person: create the customer anyway"), required=False,
+    )
+
+    class Meta:
+        model = Customer
+        fields = list(EDITABLE_FIELDS)
+        widgets = {"birthday": DateInput}
+
+    field_order = ["buyer_nick", *EDITABLE_FIELDS]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Only offered once the service found likely twins (see the view).
+        self.fields["confirm_duplicate"].widget = forms.HiddenInput()
+
+    def offer_confirmation(self) -> None:
+        self.fields["confirm_duplicate"].widget = forms.CheckboxInput()
+
+    def profile(self) -> dict:
+        return {name: self.cleaned_data[name] for name in EDITABLE_FIELDS}
+
+    def _post_clean(self):
+        # The model is validated by the service (customer_create), as for the edit form.
+        pass
+
+
 class CustomerNoteForm(forms.Form):
     body = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
 

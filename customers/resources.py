@@ -98,7 +98,15 @@ def _cell(value):
     return value
 
 
-def write_csv(resource: CustomerResource, queryset) -> tuple[tempfile.SpooledTemporaryFile, int]:
+PROGRESS_EVERY = 5000
+
+
+def _report(progress, count: int) -> None:
+    if progress is not None and count % PROGRESS_EVERY == 0:
+        progress(count)
+
+
+def write_csv(resource: CustomerResource, queryset, *, progress=None) -> tuple[tempfile.SpooledTemporaryFile, int]:
     """UTF-8 with BOM, so Excel on Windows opens the Chinese right. Returns the file (at 0) and the row count."""
     out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - the response closes it
     text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="")
@@ -108,13 +116,14 @@ def write_csv(resource: CustomerResource, queryset) -> tuple[tempfile.SpooledTem
     for row in resource.rows(queryset):
         writer.writerow(["" if value is None else _cell(value) for value in row])
         count += 1
+        _report(progress, count)
     text.flush()
     text.detach()
     out.seek(0)
     return out, count
 
 
-def write_xlsx(resource: CustomerResource, queryset) -> tuple[tempfile.SpooledTemporaryFile, int]:
+def write_xlsx(resource: CustomerResource, queryset, *, progress=None) -> tuple[tempfile.SpooledTemporaryFile, int]:
     workbook = Workbook(write_only=True)  # streams rows to disk instead of keeping every cell
     sheet = workbook.create_sheet(title=str(_("Customers"))[:31])
     sheet.append(resource.export_headers())
@@ -122,6 +131,7 @@ def write_xlsx(resource: CustomerResource, queryset) -> tuple[tempfile.SpooledTe
     for row in resource.rows(queryset):
         sheet.append([_cell(value) for value in row])
         count += 1
+        _report(progress, count)
     out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - the response closes it
     workbook.save(out)
     out.seek(0)

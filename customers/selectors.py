@@ -1,5 +1,6 @@
 """Reads shared by the HTML views, the export and the API."""
 
+import re
 from dataclasses import dataclass, field
 
 from django.db.models import F, Prefetch, Q, QuerySet
@@ -39,6 +40,41 @@ def customer_find(*, term: str) -> Customer | None:
         Customer.objects.filter(identity_key=f"nick:{term}").first()
         or Customer.objects.active().filter(buyer_nick=term).order_by("id").first()
     )
+
+
+POSSIBLE_DUPLICATES_SHOWN = 10
+
+
+def customer_possible_duplicates(*, buyer_nick: str = "", display_nick: str = "", phone: str = "") -> list[Customer]:
+    """Active customers that may be the same person as a new one: the same phone (also an imported phone that
+    Taobao masked as 138****1234 and whose visible digits agree), or a member name or nickname equal to the new
+    member name or nickname (case aside). Reads the phone-tail index and the name indexes, never the whole table."""
+    found: dict[int, Customer] = {}
+    names = {name.strip() for name in (buyer_nick, display_nick) if name and name.strip()}
+    if names:
+        by_name = Q()
+        for name in names:
+            by_name |= Q(buyer_nick__iexact=name) | Q(display_nick__iexact=name)
+        for customer in Customer.objects.active().filter(by_name).order_by("id")[:POSSIBLE_DUPLICATES_SHOWN]:
+            found[customer.pk] = customer
+    digits = re.sub(r"\D", "", phone or "")
+    if len(digits) >= 4:
+        same_tail = Customer.objects.active().filter(phone_tail=digits[-4:]).order_by("id")
+        for customer in same_tail[:200]:  # a tail is shared by ~1 in 10,000: a few hundred at most
+            if _same_phone(customer.phone, digits):
+                found.setdefault(customer.pk, customer)
+    return list(found.values())[:POSSIBLE_DUPLICATES_SHOWN]
+
+
+def _same_phone(stored: str, digits: str) -> bool:
+    """`stored` may be masked by Taobao (138****1234): then every digit it shows must agree with `digits`."""
+    stored = re.sub(r"[\s-]", "", stored).removeprefix("+86")
+    digits = digits.removeprefix("86") if len(digits) == 13 else digits
+    if "*" not in stored:
+        return re.sub(r"\D", "", stored) == digits
+    if len(stored) != len(digits):
+        return False
+    return all(shown in ("*", wanted) for shown, wanted in zip(stored, digits, strict=True))
 
 
 @dataclass

@@ -125,23 +125,74 @@ def _field_label(name: str) -> str:
     return Customer._meta.get_field(name).verbose_name
 
 
-def customer_create(*, data: dict[str, Any], actor=None, buyer_nick: str = "") -> Customer:
-    """A customer entered by hand (source manual). With a member name the identity key is the one imports use,
-    so a later order export of the same buyer lands on this customer instead of creating a second one."""
+class PossibleDuplicates(ValidationError):
+    """The new customer looks like one (or more) the shop already has. `customers` are those, best first."""
+
+    def __init__(self, customers: list[Customer]):
+        self.customers = customers
+        super().__init__({"confirm_duplicate": [
+            _("This looks like a customer the shop already has (same phone, member name or nickname). Open the "
+              "existing one, or confirm that this is a different person.")
+        ]})
+
+
+# At least one of these, or a member name: a customer nobody can recognise is of no use to anyone.
+IDENTIFYING_FIELDS = ("display_nick", "real_name", "phone", "wangwang", "email")
+
+
+def customer_create(
+    *,
+    data: dict[str, Any],
+    actor=None,
+    buyer_nick: str = "",
+    source: str = Customer.Source.MANUAL,
+    confirm_duplicate: bool = False,
+) -> Customer:
+    """A customer entered by hand (a buyer met on WeChat, by phone, at a fair), with the profile fields a person
+    may edit. Records `customer_created` on the timeline and an audit event.
+
+    Identity. With a Taobao member name the identity key is the one imports use (`nick:<name>`), so a later order
+    export of that buyer lands on this customer instead of making a second one; a member name the shop already
+    has is refused (open that customer instead). Without one the key is `manual:<uuid>`, which no import ever
+    produces, so it cannot collide.
+
+    Twins. A shop's staff usually enter a customer because they do not find them, yet the same person is often
+    there already under an imported record (the phone or nickname match). So a likely twin is not created
+    silently, nor is it refused (two people do share a nickname, a family shares a phone): the caller gets
+    PossibleDuplicates listing them, and creates anyway with `confirm_duplicate=True`. The audit event keeps the
+    ids of the twins that were confirmed past, so a merge later can find them."""
     buyer_nick = buyer_nick.strip()
-    identity_key = f"nick:{buyer_nick}" if buyer_nick else f"manual:{uuid.uuid4().hex}"
-    if Customer.objects.filter(identity_key=identity_key).exists():
-        raise ValidationError({"buyer_nick": [_("A customer with this member name already exists.")]})
     unknown = set(data) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValidationError({name: [_("This field cannot be edited.")] for name in sorted(unknown)})
+    if not buyer_nick and not any(data.get(name) for name in IDENTIFYING_FIELDS):
+        raise ValidationError({"__all__": [
+            _("Give at least a member name, nickname, name, phone, Wangwang id or email.")
+        ]})
+    identity_key = f"nick:{buyer_nick}" if buyer_nick else f"manual:{uuid.uuid4().hex}"
+    if Customer.objects.filter(identity_key=identity_key).exists():
+        raise ValidationError({"buyer_nick": [_("A customer with this member name already exists.")]})
     _validate_profile(data)
-    customer = Customer(identity_key=identity_key, buyer_nick=buyer_nick, source=Customer.Source.MANUAL, **data)
+    customer = Customer(identity_key=identity_key, buyer_nick=buyer_nick, source=source, **data)
     customer.phone_tail = _phone_tail(customer.phone)
+    customer.phone_is_masked = "*" in customer.phone
     customer.full_clean(validate_unique=False, validate_constraints=False)
-    with transaction.atomic():
-        customer.save()
-        timeline_record(customer=customer, kind="customer_created", actor=actor, summary=_("Entered by hand"))
+    from .selectors import customer_possible_duplicates
+
+    twins = customer_possible_duplicates(buyer_nick=buyer_nick, display_nick=customer.display_nick,
+                                         phone=customer.phone)
+    if twins and not confirm_duplicate:
+        raise PossibleDuplicates(twins)
+    try:
+        with transaction.atomic():
+            customer.save()
+            timeline_record(customer=customer, kind="customer_created", actor=actor,
+                            summary=str(Customer.Source(source).label))
+            audit_record(actor=actor, action=AuditEvent.Action.CREATE, object_type="customer",
+                         object_id=customer.pk,
+                         detail={"source": source, "possible_duplicates": [twin.pk for twin in twins]})
+    except IntegrityError as exc:  # the same member name entered at the same moment by someone else
+        raise ValidationError({"buyer_nick": [_("A customer with this member name already exists.")]}) from exc
     return customer
 
 
@@ -324,10 +375,14 @@ def _user(actor):
 EXPORT_FORMATS = ("csv", "xlsx")
 
 
-def customer_export(*, actor, queryset, filters: dict, file_format: str):
+EXPORT_JOB_KIND = "export_customers"
+EXPORT_FILE_RETENTION_DAYS = 7
+
+
+def customer_export(*, actor, queryset, filters: dict, file_format: str, progress=None, job_id: int | None = None):
     """Write the customers of `queryset` (the list's current filter) to a CSV or XLSX file and log who
     exported what: the filter and the row count land in the audit trail. Contact details are raw only for a
-    role that may see them. Returns (file, row count)."""
+    role that may see them. Returns (file, row count). `progress(rows_written)` is called every few thousand rows."""
     from .resources import CustomerResource, write_csv, write_xlsx
 
     if file_format not in EXPORT_FORMATS:
@@ -336,10 +391,98 @@ def customer_export(*, actor, queryset, filters: dict, file_format: str):
         raise PermissionDenied(_("Your role cannot export customers."))
     resource = CustomerResource(mask_contact=not actor.has_perm("customers.view_pii"))
     writer = write_csv if file_format == "csv" else write_xlsx
-    out, count = writer(resource, queryset)
-    audit_record(actor=actor, action=AuditEvent.Action.EXPORT, object_type="customer",
-                 detail={"format": file_format, "filter": filters, "rows": count})
+    out, count = writer(resource, queryset, progress=progress)
+    detail = {"format": file_format, "filter": filters, "rows": count}
+    if job_id is not None:
+        detail["job_id"] = job_id
+    audit_record(actor=actor, action=AuditEvent.Action.EXPORT, object_type="customer", detail=detail)
     return out, count
+
+
+def customer_export_needs_job(*, queryset) -> bool:
+    """True when the export is too big to write within the request (HUIKE_EXPORT_IN_REQUEST_MAX_ROWS): counted
+    up to the limit only, so asking costs a bounded read even at a million customers."""
+    from django.conf import settings
+
+    limit = settings.HUIKE_EXPORT_IN_REQUEST_MAX_ROWS
+    return queryset.order_by()[: limit + 1].count() > limit
+
+
+def customer_export_job_create(*, actor, filters: dict, file_format: str) -> Job:
+    """Queue a big export as an "export_customers" Job. `filters` are the list's query parameters (lists by
+    name), applied again by the worker; the export is written and logged there, under the requester's role."""
+    from crm.services import job_create
+
+    from .tasks import customer_export_job_run
+
+    if file_format not in EXPORT_FORMATS:
+        raise ValidationError({"format": [_("Choose CSV or XLSX.")]})
+    if not actor.has_perm("customers.export_customer"):
+        raise PermissionDenied(_("Your role cannot export customers."))
+    with transaction.atomic():
+        job = job_create(kind=EXPORT_JOB_KIND, created_by=actor, params={"filter": filters, "format": file_format})
+        customer_export_job_run.delay_on_commit(job.id)
+    return job
+
+
+def customer_export_job_execute(*, job_id: int) -> str | None:
+    """Run a queued export job: write the file to private storage (never served by URL; downloaded through
+    customers.views.customer_export_download) and put its name and row count in the job's result. Idempotent:
+    a run after a lost worker writes the file again (and logs the export once, when it completes)."""
+    from django.core.files import File
+    from django.core.files.storage import storages
+    from django.http import QueryDict
+
+    from crm.services import job_claim, job_finish, job_progress
+
+    from .selectors import customer_filter
+
+    job = job_claim(job_id=job_id)
+    if job is None:
+        return None
+    params = QueryDict(mutable=True)
+    for name, values in job.params["filter"].items():
+        params.setlist(name, values)
+    file_format = job.params["format"]
+    try:
+        actor = job.created_by
+        if actor is None or not actor.is_active:
+            raise PermissionDenied(_("The person who asked for this export can no longer export."))
+        filterset = customer_filter(params=params)
+        if not filterset.is_valid():
+            raise ValidationError(_("The filter of this export is no longer valid."))
+        total = filterset.qs.count()
+        job_progress(job=job, done=0, total=total or 1, step=str(_("Writing the file")))
+        out, count = customer_export(
+            actor=actor, queryset=filterset.qs, filters=job.params["filter"], file_format=file_format,
+            job_id=job.pk, progress=lambda done: job_progress(job=job, done=done, total=max(total, done)),
+        )
+        with out:
+            stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+            name = storages["private"].save(f"exports/customers-{job.pk}-{stamp}.{file_format}", File(out))
+    except (PermissionDenied, ValidationError) as exc:
+        job_finish(job=job, status=Job.Status.FAILED, error=" ".join(getattr(exc, "messages", [str(exc)])))
+        return Job.Status.FAILED
+    job_finish(job=job, status=Job.Status.SUCCEEDED,
+               result={"file": name, "rows": count, "format": file_format, "filter": job.params["filter"]})
+    return Job.Status.SUCCEEDED
+
+
+def customer_export_files_purge(*, older_than_days: int = EXPORT_FILE_RETENTION_DAYS) -> int:
+    """Delete the files of exports finished more than `older_than_days` ago: they hold the shop's customers, and
+    a manager who needs one again runs the export again. The job and its audit event stay."""
+    from datetime import timedelta
+
+    from django.core.files.storage import storages
+
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    deleted = 0
+    for job in Job.objects.filter(kind=EXPORT_JOB_KIND, finished_at__lt=cutoff, result__has_key="file"):
+        storages["private"].delete(job.result["file"])
+        job.result = {key: value for key, value in job.result.items() if key != "file"} | {"file_deleted": True}
+        job.save(update_fields=["result", "updated_at"])
+        deleted += 1
+    return deleted
 
 
 def import_job_create(*, files: list, user) -> Job:

@@ -32,12 +32,21 @@ def tiers_yearly_review_task() -> int:
 # --- Order-export import (customers/importing/) -------------------------------------------------------
 
 
-@shared_task(acks_late=True)
-def import_job_run(job_id: int) -> str | None:
+@shared_task(bind=True, acks_late=True, max_retries=3)
+def import_job_run(self, job_id: int) -> str | None:
     """Run the import Job `job_id` (queued by customers.services.import_job_create). Idempotent: the job is
-    claimed with a conditional update, so a repeated delivery does nothing."""
+    claimed with a conditional update, so a repeated delivery does nothing while a live worker has it, and a
+    delivery after its worker died takes it over once its heartbeat is stale (importing again is safe)."""
+    from django.conf import settings
+
+    from crm.services import job_running_elsewhere
+
     from .importing.jobs import import_job_execute
 
+    if job_running_elsewhere(job_id=job_id):
+        # Redelivered at once after the worker process died (reject_on_worker_lost), or a duplicate delivery
+        # while a live worker runs it: look again when a dead worker's heartbeat would have gone stale.
+        raise self.retry(countdown=settings.HUIKE_JOB_STALE_AFTER_SECONDS + 5)
     return import_job_execute(job_id=job_id)
 
 
@@ -46,3 +55,28 @@ def import_uploads_purge_task() -> int:
     from .services import import_uploads_purge
 
     return import_uploads_purge()
+
+
+# --- Big exports of the customer list -------------------------------------------------------------
+
+
+@shared_task(bind=True, acks_late=True, max_retries=3)
+def customer_export_job_run(self, job_id: int) -> str | None:
+    """Write the export Job `job_id` (queued by customers.services.customer_export_job_create). Idempotent, and
+    taken over after a lost worker like the import job."""
+    from django.conf import settings
+
+    from crm.services import job_running_elsewhere
+
+    from .services import customer_export_job_execute
+
+    if job_running_elsewhere(job_id=job_id):
+        raise self.retry(countdown=settings.HUIKE_JOB_STALE_AFTER_SECONDS + 5)
+    return customer_export_job_execute(job_id=job_id)
+
+
+@shared_task
+def customer_export_files_purge_task() -> int:
+    from .services import customer_export_files_purge
+
+    return customer_export_files_purge()

@@ -2,16 +2,19 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse
+from django.core.files.storage import storages
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
-from django.views.generic import ListView, UpdateView
+from django.views.generic import FormView, ListView, UpdateView
+
+from crm.models import Job
 
 from . import selectors, services
 from .filters import CUSTOMER_SORTS, DEFAULT_SORT, lifecycle_choices
-from .forms import CustomerForm, CustomerNoteForm, MergeConfirmForm, MergePickForm, RevealForm
+from .forms import CustomerCreateForm, CustomerForm, CustomerNoteForm, MergeConfirmForm, MergePickForm, RevealForm
 from .models import Customer, CustomerMerge, Tag
 from .pagination import paginate_uncounted
 from .timeline import kind_label
@@ -57,6 +60,7 @@ class CustomerListView(PermissionRequiredMixin, ListView):
             filter_querystring=_querystring(self.request.GET, drop=("page", "sort")),
             sort_links=_sort_links(self.request.GET, sort if sort in CUSTOMER_SORTS else DEFAULT_SORT),
             can_export=self.request.user.has_perm("customers.export_customer"),
+            can_create=self.request.user.has_perm("customers.add_customer"),
         )
         return context
 
@@ -176,6 +180,40 @@ class CustomerEditView(PermissionRequiredMixin, UpdateView):
 customer_edit = CustomerEditView.as_view()
 
 
+class CustomerCreateView(PermissionRequiredMixin, FormView):
+    """Enter a customer by hand. When the service finds likely twins the form comes back listing them, with a
+    box to confirm that this is a different person."""
+
+    permission_required = "customers.add_customer"
+    form_class = CustomerCreateForm
+    template_name = "customers/customer_create.html"
+
+    def form_valid(self, form):
+        try:
+            customer = services.customer_create(
+                data=form.profile(), actor=self.request.user, buyer_nick=form.cleaned_data["buyer_nick"],
+                confirm_duplicate=form.cleaned_data["confirm_duplicate"],
+            )
+        except services.PossibleDuplicates as exc:
+            form.add_error(None, exc.messages)
+            form.offer_confirmation()
+            for twin in exc.customers:
+                twin.contact = selectors.customer_contact(twin)
+            return self.render_to_response(self.get_context_data(form=form, duplicates=exc.customers), status=400)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+            return self.form_invalid(form)
+        messages.success(self.request, _("Customer created."))
+        return redirect("customers:detail", pk=customer.pk)
+
+    def form_invalid(self, form):
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+customer_create = CustomerCreateView.as_view()
+
+
 @login_required
 @permission_required("customers.merge_customer", raise_exception=True)
 def customer_merge(request, pk: int):
@@ -230,7 +268,8 @@ def merge_undo(request, pk: int):
 @login_required
 @permission_required("customers.export_customer", raise_exception=True)
 def customer_export(request):
-    """The current filtered list as CSV or XLSX. Logged with the filter and the row count."""
+    """The current filtered list as CSV or XLSX. Logged with the filter and the row count. Up to
+    HUIKE_EXPORT_IN_REQUEST_MAX_ROWS rows the file is the response; more run as a Job whose page offers the file."""
     filterset = selectors.customer_filter(params=request.GET)
     if not filterset.is_valid():
         messages.error(request, _("Fix the filter before exporting."))
@@ -238,6 +277,11 @@ def customer_export(request):
     file_format = request.GET.get("format", "csv")
     filters = {k: v for k, v in request.GET.lists() if k not in ("format", "page")}
     try:
+        if services.customer_export_needs_job(queryset=filterset.qs):
+            job = services.customer_export_job_create(actor=request.user, filters=filters, file_format=file_format)
+            messages.info(request, _("This export is big: it is being written in the background. Download it "
+                                     "from this page when it is ready."))
+            return redirect("job-detail", pk=job.pk)
         out, _count = services.customer_export(actor=request.user, queryset=filterset.qs, filters=filters,
                                                file_format=file_format)
     except PermissionDenied:
@@ -247,6 +291,25 @@ def customer_export(request):
         return redirect("customers:list")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     return FileResponse(out, as_attachment=True, filename=f"customers-{stamp}.{file_format}")
+
+
+@login_required
+@permission_required("customers.export_customer", raise_exception=True)
+def customer_export_download(request, pk: int):
+    """The file of a finished export job, to the manager who asked for it (files sit in private storage, which
+    no URL serves)."""
+    job = get_object_or_404(
+        Job.objects.filter(kind=services.EXPORT_JOB_KIND, status=Job.Status.SUCCEEDED, result__has_key="file"),
+        pk=pk, created_by=request.user,
+    )
+    try:
+        stored = storages["private"].open(job.result["file"], "rb")
+    except FileNotFoundError as exc:
+        raise Http404(_("This export file was deleted; run the export again.")) from exc
+    stamp = timezone.localtime(job.finished_at).strftime("%Y%m%d-%H%M")
+    response = FileResponse(stored, as_attachment=True, filename=f"customers-{stamp}.{job.result['format']}")
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 # --- Orders ---------------------------------------------------------------------------------------

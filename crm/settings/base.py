@@ -138,8 +138,11 @@ STATIC_ROOT = env.path("STATIC_ROOT", default=VAR_DIR / "staticfiles")
 Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)  # whitenoise warns on every request otherwise
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
+# Files no URL serves (big customer exports): handed out only by a view that checks who asks.
+PRIVATE_ROOT = env.path("PRIVATE_ROOT", default=VAR_DIR / "private")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "private": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": PRIVATE_ROOT}},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024  # bigger uploads spool to disk
@@ -205,6 +208,9 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     # Finished jobs older than their retention are pruned at night, when nobody is importing.
     "prune-old-jobs": {"task": "crm.tasks.prune_finished_jobs", "schedule": crontab(hour=3, minute=30)},
+    # A job whose worker died and that no redelivered task took over would show "running" forever: every
+    # 5 minutes, all day (imports happen in shop hours), fail the abandoned ones with the reason.
+    "fail-abandoned-jobs": {"task": "crm.tasks.jobs_fail_abandoned", "schedule": crontab(minute="*/5")},
     # Stages age, points expire and RFM quintiles move with the date alone: refresh at 02:00, after the day's
     # last orders and before the shop opens, so morning campaigns and dashboards see today's segments.
     "segmentation-nightly": {"task": "customers.tasks.segmentation_nightly_task",
@@ -212,6 +218,9 @@ CELERY_BEAT_SCHEDULE = {
     # Taobao-style yearly tier review: on 1 January at 04:00, after the nightly refresh has counted the year.
     "tiers-yearly-review": {"task": "customers.tasks.tiers_yearly_review_task",
                             "schedule": crontab(month_of_year=1, day_of_month=1, hour=4, minute=0)},
+    # Big customer exports wait in private storage for their download: delete them after 7 days, at night.
+    "export-files-purge": {"task": "customers.tasks.customer_export_files_purge_task",
+                           "schedule": crontab(hour=3, minute=50)},
     # Uploaded exports carry buyers' personal data: delete them 30 days after their import, at a quiet hour.
     "import-uploads-purge": {"task": "customers.tasks.import_uploads_purge_task",
                              "schedule": crontab(hour=3, minute=45)},
@@ -228,3 +237,15 @@ LOGGING = {
 
 # --- Huike ----------------------------------------------------------------------------------------
 HUIKE_SHOP_NAME = env("HUIKE_SHOP_NAME", default="回客演示店")
+
+# A running Job whose worker sent no heartbeat for this long is stale: a redelivered task may take it over
+# (imports are idempotent, so running one again is safe). Keep it well above the longest step between two
+# progress updates (a 1M-row import's longest SQL statement takes well under a minute).
+HUIKE_JOB_STALE_AFTER_SECONDS = env.int("HUIKE_JOB_STALE_AFTER_SECONDS", default=10 * 60)
+# A stale job that no worker took over within this long is failed by beat (crm.tasks.jobs_fail_abandoned), with
+# the reason on the job page. Longer than the stale threshold, so a redelivered task gets its chance first.
+HUIKE_JOB_ABANDONED_AFTER_SECONDS = env.int("HUIKE_JOB_ABANDONED_AFTER_SECONDS", default=30 * 60)
+# A job whose worker died this many times is not taken over again (it may be what kills the worker: memory).
+HUIKE_JOB_MAX_CLAIMS = env.int("HUIKE_JOB_MAX_CLAIMS", default=3)
+# A customer export of more rows than this runs as a Job (a file to download from the job page), not in the request.
+HUIKE_EXPORT_IN_REQUEST_MAX_ROWS = env.int("HUIKE_EXPORT_IN_REQUEST_MAX_ROWS", default=20_000)

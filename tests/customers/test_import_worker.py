@@ -1,15 +1,18 @@
 """A real Celery worker, reached through Redis, runs an import job against the test database."""
 
 import os
+import signal
 import subprocess
 import sys
 import time
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.utils import timezone
 
 from crm.models import Job
 from customers.models import Order
@@ -58,4 +61,94 @@ def test_a_worker_runs_an_import_job_sent_through_redis(worker_queue, manager, d
         time.sleep(0.3)
     assert job.status == Job.Status.SUCCEEDED, job.error
     assert job.result["files"][0]["orders_created"] == 56
+    assert Order.objects.count() == 56
+
+
+def _start_worker(queue: str, *, pool: list[str], extra_env: dict[str, str]) -> subprocess.Popen:
+    db = connection.settings_dict
+    url = f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    env = {**os.environ, "DATABASE_URL": url, "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+           "DJANGO_SETTINGS_MODULE": "crm.settings.test", **extra_env}
+    return subprocess.Popen(  # noqa: S603 our own interpreter
+        [sys.executable, "-m", "celery", "-A", "crm", "worker", "-Q", queue, *pool,
+         "--without-gossip", "--without-mingle", "-l", "warning"],
+        cwd=settings.BASE_DIR, env=env,
+    )
+
+
+def _wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _pool_children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as children:
+        return [int(child) for child in children.read().split()]
+
+
+def _order_import_job(manager, django_capture_on_commit_callbacks) -> Job:
+    data = (SAMPLES / "v2023/ExportOrderList202403311530.csv").read_bytes()
+    with django_capture_on_commit_callbacks(execute=False):  # held back: sent to the test worker's queue instead
+        return import_job_create(files=[SimpleUploadedFile("ExportOrderList.csv", data)], user=manager)
+
+
+def test_an_import_whose_worker_process_was_killed_is_taken_over_and_finishes(manager,
+                                                                              django_capture_on_commit_callbacks):
+    """The worker's pool process dies (SIGKILL, as the OOM killer does) in the middle of an import. acks_late and
+    reject_on_worker_lost put the task back at once; it finds the job running with a fresh heartbeat, comes back
+    once the heartbeat went stale (2 s here), takes the job over and imports everything, once."""
+    import psycopg
+
+    job = _order_import_job(manager, django_capture_on_commit_callbacks)
+    queue = f"test-import-kill-{uuid.uuid4().hex[:8]}"
+    db = connection.settings_dict
+    blocker = psycopg.connect(host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432,
+                              user=db["USER"] or "postgres", dbname=db["NAME"])
+    worker = _start_worker(queue, pool=["-P", "prefork", "-c", "1"], extra_env={"HUIKE_JOB_STALE_AFTER_SECONDS": "2"})
+    try:
+        # Given an import that blocks on a lock we hold, so its worker is surely in the middle of it
+        blocker.execute("BEGIN")
+        blocker.execute(f"LOCK TABLE {Order._meta.db_table} IN ACCESS EXCLUSIVE MODE")
+        import_job_run.apply_async(args=[job.id], queue=queue)
+        _wait_for(lambda: Job.objects.filter(id=job.id, status=Job.Status.RUNNING).exists(), 60, "the claim")
+        child = _wait_for(lambda: _pool_children(worker.pid), 10, "the pool process")[0]
+
+        # When the pool process running it is killed, and the lock goes away
+        os.kill(child, signal.SIGKILL)
+        time.sleep(1)
+        blocker.execute("ROLLBACK")
+
+        # Then the redelivered task takes the job over once it is stale, and the import lands once
+        _wait_for(lambda: Job.objects.filter(id=job.id, status__in=Job.FINISHED).exists(), 90, "the job to finish")
+    finally:
+        blocker.close()
+        worker.terminate()
+        worker.wait(timeout=30)
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    assert job.claims == 2
+    assert job.result["files"][0]["orders_created"] == 56
+    assert Order.objects.count() == 56
+
+
+def test_a_task_redelivered_for_a_stale_running_import_takes_it_over(worker_queue, manager,
+                                                                      django_capture_on_commit_callbacks):
+    # Given an import job left "running" by a worker that died ten minutes and more ago
+    job = _order_import_job(manager, django_capture_on_commit_callbacks)
+    stale = timezone.now() - timedelta(seconds=settings.HUIKE_JOB_STALE_AFTER_SECONDS + 60)
+    Job.objects.filter(id=job.id).update(status=Job.Status.RUNNING, started_at=stale, heartbeat_at=stale, claims=1)
+
+    # When its task is delivered again to a live worker
+    import_job_run.apply_async(args=[job.id], queue=worker_queue)
+
+    # Then that worker takes the job over and finishes the import
+    _wait_for(lambda: Job.objects.filter(id=job.id, status__in=Job.FINISHED).exists(), 60, "the job to finish")
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    assert job.claims == 2
     assert Order.objects.count() == 56
