@@ -88,6 +88,7 @@ def write_lines(c: dict, lines: list[int], state: FileState, run: RunState) -> N
         else:
             summary["lines_updated"] += 1
         write.append(i)
+    affected: set = set()
     if write:
         staged = columns_of(c, LINE_COLUMNS, write)
         sql.stage("stg_lines", LINE_COLUMNS, by_column=staged, joined_on=("order_no", "product_key"))
@@ -113,6 +114,13 @@ def write_lines(c: dict, lines: list[int], state: FileState, run: RunState) -> N
                 f"(SELECT 1 FROM {sql.table(Order)} o WHERE o.order_no = s.order_no)"
             )
             orphans = cursor.fetchone()[0]
+            # Their customers: what they bought changed (auto-tag rules by product, products bought), so the
+            # segmentation that follows the import must look at them.
+            cursor.execute(
+                f"SELECT DISTINCT o.customer_id FROM stg_lines s JOIN {sql.table(Order)} o ON o.order_no = s.order_no "
+                "WHERE o.customer_id IS NOT NULL"
+            )
+            affected = {row[0] for row in cursor.fetchall()}
         summary["orphans"] += orphans
         refund_lines_link("stg_lines")
-    finish_batch(set(), summary, run)
+    finish_batch(affected, summary, run)

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from customers.importing import import_files
-from customers.models import Refund
+from customers.models import Customer, Refund
 
 from .importing_fixtures import (
     LINE_HEADER_2017,
@@ -81,3 +81,17 @@ def test_the_order_page_and_api_name_the_refunded_line(tmp_path, client_for, api
 
     assert "粗陶饭碗 <span class=\"muted\">颜色分类：灰</span>" in page
     assert body["refunds"][0]["line"] == refund.line_id
+
+
+def test_a_lines_only_import_names_the_customers_whose_purchases_changed(tmp_path):
+    # Given orders imported on their own (lines not yet)
+    orders, lines, _ = files(tmp_path, [MUG, BOWL], [{}])
+    import_files([orders])
+    customer = Customer.objects.get()
+
+    # When the item report comes later, alone
+    summary = import_files([lines])
+
+    # Then its customers are handed to the segmentation that follows (auto-tags by product, products bought)
+    assert summary["customer_ids"] == [customer.pk]
+    assert import_files([lines])["customer_ids"] == []  # unchanged lines: nobody
