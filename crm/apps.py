@@ -1,6 +1,11 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
+
+# Django's form label suffix, translated here because Django's own Chinese catalogue keeps the ASCII colon
+# ("买家会员名:"): Chinese text takes the full-width one.
+gettext_noop(":")
 
 
 class CrmConfig(AppConfig):

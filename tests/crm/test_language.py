@@ -19,3 +19,16 @@ def test_the_language_switcher_changes_the_language_and_it_sticks(client_for, ma
 
     assert client.cookies[settings.LANGUAGE_COOKIE_NAME].value == "en"
     assert response.headers["Content-Language"] == "en"
+
+
+def test_form_labels_end_with_the_full_width_colon_in_chinese():
+    from django import forms
+    from django.utils import translation
+
+    class NameForm(forms.Form):
+        name = forms.CharField(label="昵称")
+
+    with translation.override("zh-hans"):
+        assert "昵称：" in NameForm().as_div()
+    with translation.override("en"):
+        assert "昵称:" in NameForm().as_div()
