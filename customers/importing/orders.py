@@ -158,7 +158,7 @@ def _unchanged(old: dict | None, c: dict, i: int) -> bool:
 
 
 def write_orders(c: dict, lines: list[int], state: FileState, run: RunState) -> None:
-    summary = state.summary  # `c` comes prepared (prepare_orders ran in the reading thread)
+    summary = state.summary  # `c` comes prepared (runner._cleaned_chunks)
     idx = _dedupe_orders(c, lines, state)
     for i in idx:
         if c["identity_key"][i] is None:

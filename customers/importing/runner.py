@@ -17,7 +17,6 @@ from .cleaning import clean_chunk
 from .columns import LINES, ORDERS, REFUNDS
 from .lines import write_lines
 from .orders import write_orders
-from .prefetch import prefetched
 from .reading import CHUNK_ROWS, ExportFile, UnreadableFile
 from .records import prepare_orders
 from .refunds import write_refunds
@@ -114,7 +113,7 @@ def _import_file(export: ExportFile, state: FileState, run: RunState, progress, 
     summary = state.summary
     writer = WRITERS[export.kind]
     try:
-        for chunk, columns, lines, errors in prefetched(_cleaned_chunks(export, state.name, chunk_rows)):
+        for chunk, columns, lines, errors in _cleaned_chunks(export, state.name, chunk_rows):
             summary["skipped"] += chunk.skipped
             summary["rows"] += len(chunk.lines) + len(chunk.errors)
             _add_errors(summary, [{"file": state.name, **e} for e in chunk.errors])
@@ -133,8 +132,7 @@ def _import_file(export: ExportFile, state: FileState, run: RunState, progress, 
 
 
 def _cleaned_chunks(export: ExportFile, name: str, chunk_rows: int):
-    """(raw chunk, cleaned columns, their lines, cell errors) for each chunk of the file. Pure Python, no database:
-    it runs in the prefetching thread."""
+    """(raw chunk, cleaned columns, their lines, cell errors) for each chunk of the file."""
     headers = {field: export.headers[pos[0]] for field, pos in export.positions.items()}
     for chunk in export.chunks(chunk_rows):
         columns, lines, errors = clean_chunk(export.kind, chunk.fields, chunk.lines, file=name, headers=headers)
