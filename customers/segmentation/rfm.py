@@ -41,7 +41,8 @@ def group_label(key: str) -> str:
     return str(GROUPS[key][1]) if key in GROUPS else ""
 
 
-def _group_case_sql() -> str:
+def group_case_sql() -> str:
+    """The RFM group of columns r, f, m of a relation aliased `s` (NULL when unscored)."""
     whens = []
     for key, ((r, f, m), _label) in GROUPS.items():
         cond = " AND ".join(
@@ -72,7 +73,7 @@ def _quintile_scores_sql(table: str) -> str:
     """
 
 
-def _threshold_scores_sql(table: str, *, now, r_days, f_orders, m_amounts) -> tuple[str, list]:
+def _threshold_scores_sql(table: str, *, now, r_days, f_orders, m_amounts, columns_only=False) -> tuple:
     from datetime import timedelta
 
     params: list = []
@@ -91,6 +92,8 @@ def _threshold_scores_sql(table: str, *, now, r_days, f_orders, m_amounts) -> tu
 
     f_case = ascending("paid_order_count", f_orders)
     m_case = ascending("total_paid", m_amounts)
+    if columns_only:
+        return (r_case, f_case, m_case), params
     sql = f"""
         SELECT id, {r_case} AS r, {f_case} AS f, {m_case} AS m
         FROM {table}
@@ -112,7 +115,34 @@ def scored_sql(*, now, shop: SegmentationSettings) -> tuple[str, list]:
         )
     else:
         scores_sql, params = _quintile_scores_sql(table), []
-    return f"SELECT id, r, f, m, {_group_case_sql()} AS grp FROM ({scores_sql}) s", params
+    return f"SELECT id, r, f, m, {group_case_sql()} AS grp FROM ({scores_sql}) s", params
+
+
+PAYING = "last_paid_at IS NOT NULL AND paid_order_count > 0"
+
+
+def score_columns_sql(*, now, shop: SegmentationSettings) -> tuple[str, list]:
+    """`r, f, m` as select-list expressions over the rows of ONE scan of unmerged customers (NULL for customers
+    with no paid order), so the nightly recompute reads the table once instead of scoring in a subquery and
+    joining it back. Quintiles rank within PARTITION BY (paying): the paying customers are ranked among
+    themselves exactly as scored_sql ranks them."""
+    if shop.rfm_mode == SegmentationSettings.RfmMode.THRESHOLDS:
+        scores_sql, params = _threshold_scores_sql(
+            "", now=now, r_days=shop.rfm_r_days or DEFAULT_R_DAYS, f_orders=shop.rfm_f_orders or DEFAULT_F_ORDERS,
+            m_amounts=shop.rfm_m_amounts or DEFAULT_M_AMOUNTS, columns_only=True,
+        )
+        r, f, m = scores_sql
+    else:
+        params = []
+        pg = connection.vendor == "postgresql"
+
+        def score(order_by: str) -> str:
+            rank = f"PERCENT_RANK() OVER (PARTITION BY ({PAYING}) ORDER BY {order_by}) * 5"
+            return f"LEAST(5, 1 + CAST(FLOOR({rank}) AS INTEGER))" if pg else f"MIN(5, 1 + CAST({rank} AS INTEGER))"
+
+        r, f, m = score("last_paid_at"), score("paid_order_count"), score("total_paid")
+    paying_only = [f"CASE WHEN {PAYING} THEN {expr} END" for expr in (r, f, m)]
+    return f"{paying_only[0]} AS r, {paying_only[1]} AS f, {paying_only[2]} AS m", params
 
 
 def rfm_clear_unscored() -> int:
