@@ -103,3 +103,12 @@ def test_insight_takes_a_fixed_number_of_queries_whatever_the_members(shop):
     assert insight["members"] == 8
     assert insight["total_paid"] == sum(
         (c.total_paid for c in segment_members(ZJ)), Decimal("0"))
+
+
+def test_deleting_a_customer_or_a_product_deletes_their_products_bought_rows(shop):
+    customer_products_refresh()
+
+    shop["a"].delete()
+    shop["cup"].delete()
+
+    assert pairs() == {(shop["b"].pk, shop["scarf"].pk), (shop["elsewhere"].pk, shop["tea"].pk)}
