@@ -26,8 +26,9 @@ ANALYZE_AFTER = 10_000
 
 
 @transaction.atomic
-def scores_refresh(*, now=None) -> int:
-    """RFM and lifecycle for all customers; stage changes on the timeline. Returns the rows written."""
+def scores_refresh(*, now=None, stages: bool = True) -> int:
+    """RFM and lifecycle for all customers; stage changes on the timeline. Returns the rows written.
+    `stages=False`: RFM only (rfm.rfm_refresh, after an import that refreshes the stages of its customers)."""
     now = now or timezone.now()
     shop = SegmentationSettings.load()
     pg = connection.vendor == "postgresql"
@@ -37,8 +38,9 @@ def scores_refresh(*, now=None) -> int:
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL work_mem = '256MB'")
             cursor.execute("SET LOCAL jit = off")
-    _changes_collect(now=now, shop=shop)
-    lifecycle_record_changes_from(f"SELECT id, old_stage AS old, stage AS new FROM {CHANGES}", [], now=now)
+    _changes_collect(now=now, shop=shop, stages=stages)
+    if stages:
+        lifecycle_record_changes_from(f"SELECT id, old_stage AS old, stage AS new FROM {CHANGES}", [], now=now)
     written = _changes_write(now=now)
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE {CHANGES}")
@@ -47,11 +49,12 @@ def scores_refresh(*, now=None) -> int:
     return written + _clear_merged()
 
 
-def _changes_collect(*, now, shop: SegmentationSettings) -> None:
-    """The temporary table of customers whose scores, group or stage change: (id, old_stage, r, f, m, grp, stage)."""
+def _changes_collect(*, now, shop: SegmentationSettings, stages: bool) -> None:
+    """The temporary table of customers whose scores, group or stage change: (id, old_stage, r, f, m, grp, stage).
+    Without `stages` the stage is carried over unchanged."""
     table = Customer._meta.db_table
     scores, score_params = score_columns_sql(now=now, shop=shop)
-    stage, stage_params = stage_case(now=now, shop=shop)
+    stage, stage_params = stage_case(now=now, shop=shop) if stages else ("lifecycle_stage", [])
     d = is_distinct()
     temporary = "TEMPORARY TABLE" if connection.vendor == "postgresql" else "TEMP TABLE"
     on_commit = " ON COMMIT DROP" if connection.vendor == "postgresql" else ""  # gone even if a step fails
