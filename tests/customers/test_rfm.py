@@ -176,3 +176,26 @@ def test_the_nightly_recompute_puts_stage_changes_on_the_timeline_and_writes_not
     assert event.data == {"from": "active", "to": "dormant"}
     assert scores_refresh(now=later) == 0
     assert TimelineEvent.objects.filter(customer=customer).count() == 1
+
+
+def test_no_vacuum_after_a_small_recompute_or_inside_a_transaction():
+    from customers.segmentation.scores import ANALYZE_AFTER, customers_vacuum_after_recompute
+
+    assert customers_vacuum_after_recompute(written=ANALYZE_AFTER + 1) is False  # the test runs in a transaction
+    assert customers_vacuum_after_recompute(written=0) is False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_big_recompute_vacuums_the_customers_on_postgresql():
+    from django.db import connection
+
+    from customers.segmentation.scores import ANALYZE_AFTER, customers_vacuum_after_recompute
+
+    ran = customers_vacuum_after_recompute(written=ANALYZE_AFTER + 1)
+
+    assert ran is (connection.vendor == "postgresql")
+    if ran:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT last_vacuum IS NOT NULL FROM pg_stat_user_tables WHERE relname = %s",
+                           [Customer._meta.db_table])
+            assert cursor.fetchone() == (True,)
