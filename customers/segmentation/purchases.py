@@ -17,53 +17,51 @@ def _bought_sql(scope: str) -> str:
     """
 
 
+# Above this many customers one diff over everyone is cheaper than finding their pairs chunk by chunk
+# (segment_bench data, 1M customers, load 2.2: 40,000 customers by id 9.2 s, the full diff 38 s).
+FULL_ABOVE = 150_000
+BOUGHT = "customer_products_bought"
+
+
 @transaction.atomic
 def customer_products_refresh(*, customer_ids: list[int] | None = None) -> int:
-    """Make CustomerProduct match the paid order lines of every (or the given) customers. Returns the number
-    of rows added and removed."""
-    if customer_ids is None:
-        return _refresh_all()
-    return sum(_refresh_customers(ids) for ids in chunks(sorted(set(customer_ids))))
+    """Make CustomerProduct match the paid order lines of every (or the given) customers. Only the differences
+    are written (a re-import or a night usually changes nothing). Returns the number of rows added and removed."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL work_mem = '256MB'")  # the DISTINCT over every paid line hashes in memory
+    if customer_ids is None or len(set(customer_ids)) > FULL_ABOVE:
+        return _refresh(None)
+    return sum(_refresh(ids) for ids in chunks(sorted(set(customer_ids))))
 
 
-def _refresh_customers(ids: list[int]) -> int:
-    """Delete and insert again: a few rows per customer, found by the primary key (customer, product)."""
-    table = CustomerProduct._meta.db_table
-    scope, params = in_ids("customer_id", ids)
-    bought_scope, bought_params = in_ids("o.customer_id", ids)
-    with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {table} WHERE 1 = 1{scope}", params)
-        removed = cursor.rowcount
-        cursor.execute(f"INSERT INTO {table} (customer_id, product_id) {_bought_sql(bought_scope)}", bought_params)
-        return removed + cursor.rowcount
-
-
-def _refresh_all() -> int:
-    """Only the differences are written (a night usually changes nothing): the pairs as they should be go to a
-    temporary table, then missing ones are inserted and stale ones deleted."""
+def _refresh(ids: list[int] | None) -> int:
+    """The pairs as they should be (for `ids`, or everyone) go to a temporary table; missing ones are inserted
+    and stale ones deleted."""
     table = CustomerProduct._meta.db_table
     pg = connection.vendor == "postgresql"
+    bought_scope, bought_params = in_ids("o.customer_id", ids)
+    scope, params = in_ids(f"{table}.customer_id", ids)
     with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {'pg_temp' if pg else 'temp'}.{BOUGHT}")  # never a real table
+        cursor.execute(f"CREATE TEMP TABLE {BOUGHT} AS {_bought_sql(bought_scope)}", bought_params)
         if pg:
-            cursor.execute("SET LOCAL work_mem = '256MB'")  # the DISTINCT over every paid line hashes in memory
-        cursor.execute(f"DROP TABLE IF EXISTS {'pg_temp' if pg else 'temp'}.customer_products_bought")
-        cursor.execute(f"CREATE TEMP TABLE customer_products_bought AS {_bought_sql('')}")
-        if pg:
-            cursor.execute("ANALYZE customer_products_bought")
+            cursor.execute(f"ANALYZE {BOUGHT}")
         cursor.execute(
             f"""INSERT INTO {table} (customer_id, product_id)
-                SELECT b.customer_id, b.product_id FROM customer_products_bought b
+                SELECT b.customer_id, b.product_id FROM {BOUGHT} b
                 WHERE NOT EXISTS (SELECT 1 FROM {table} t
                                   WHERE t.customer_id = b.customer_id AND t.product_id = b.product_id)"""
         )
         added = cursor.rowcount
         cursor.execute(
             f"""DELETE FROM {table} WHERE NOT EXISTS (
-                    SELECT 1 FROM customer_products_bought b
-                    WHERE b.customer_id = {table}.customer_id AND b.product_id = {table}.product_id)"""
+                    SELECT 1 FROM {BOUGHT} b
+                    WHERE b.customer_id = {table}.customer_id AND b.product_id = {table}.product_id){scope}""",
+            params,
         )
         removed = cursor.rowcount
-        cursor.execute("DROP TABLE customer_products_bought")
-        if pg and added + removed > 10_000:
+        cursor.execute(f"DROP TABLE {BOUGHT}")
+        if pg and ids is None and added + removed > 10_000:
             cursor.execute(f"ANALYZE {table}")
     return added + removed
