@@ -7,7 +7,7 @@ unique=True, because on PostgreSQL unique=True on a CharField adds a second `_li
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -160,6 +160,13 @@ class Customer(TimeStampedModel):
                 F("lifecycle_stage"), F("last_paid_at").desc(nulls_last=True), F("id"), name="customer_stage_recent"
             ),
             models.Index(F("total_paid").desc(), F("id"), name="customer_total_paid"),
+            # The most common segment rules, region and recency, with spend and the id beside them: a segment
+            # count (region, last paid within N days, total paid ≥ X, a tag) reads one range of this index and
+            # no customer row at all (index-only), where the region index above (city sits between province
+            # and recency) led to the heap rows of every match: segment_bench (a) 200–500 ms → ~100 ms at 1M
+            # customers on a loaded machine. Unmerged customers only: every segment excludes the merged ones.
+            models.Index(fields=["province", "last_paid_at", "total_paid", "id"], name="customer_region_paid_active",
+                         condition=Q(merged_into__isnull=True)),
             models.Index(F("order_count").desc(), F("id"), name="customer_order_count"),
         ]
         permissions = [
@@ -249,6 +256,26 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class CustomerProduct(models.Model):
+    """That a customer has bought a product in at least one paid order: derived from orders and lines, kept
+    by customers.segmentation.purchases (refreshed with the segmentation after each import and merge).
+
+    Segment insight counts each member's products from here: one narrow row per (customer, product), stored
+    in customer order, instead of joining members → orders → lines (two random index probes per order line:
+    2–4 s for a 100,000-member segment at 3M orders; this table: ~0.6 s).
+    Derived data that is rebuilt in bulk, so no foreign-key constraints (their per-row checks would cost more
+    than the insert); the ORM still cascades a customer's or product's deletion to its rows.
+    """
+
+    pk = models.CompositePrimaryKey("customer", "product")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, db_constraint=False, db_index=False)
+    product = models.ForeignKey("Product", on_delete=models.CASCADE, db_constraint=False, db_index=False)
+
+    class Meta:
+        verbose_name = _("product bought")
+        verbose_name_plural = _("products bought")
 
 
 class OrderStatus(models.TextChoices):

@@ -92,9 +92,17 @@ def _refresh_batch(*, ids: list[int] | None, now, shop) -> int:
 def lifecycle_record_changes(*, ids: list[int] | None, now, shop) -> None:
     """Put every coming stage change on the timeline (one INSERT … SELECT); call before the stages are set."""
     customers = Customer._meta.db_table
-    timeline = TimelineEvent._meta.db_table
     stage, stage_params = stage_case(now=now, shop=shop)
     scope, scope_params = in_ids("id", ids)
+    changes = f"""SELECT id, lifecycle_stage AS old, ({stage}) AS new FROM {customers}
+                  WHERE merged_into_id IS NULL AND lifecycle_stage <> ''{scope}"""
+    lifecycle_record_changes_from(changes, [*stage_params, *scope_params], now=now)
+
+
+def lifecycle_record_changes_from(changes_sql: str, params: list, *, now) -> int:
+    """Record on the timeline the changes a query gives as rows (id, old, new); rows with no old stage (the
+    first stage) or the same stage are not changes. Returns how many were recorded."""
+    timeline = TimelineEvent._meta.db_table
     with translation.override(settings.LANGUAGE_CODE):
         old_label, old_params = _label_case("s.old")
         new_label, new_params = _label_case("s.new")
@@ -105,9 +113,9 @@ def lifecycle_record_changes(*, ids: list[int] | None, now, shop) -> None:
             f"""
             INSERT INTO {timeline} (customer_id, kind, occurred_at, summary, data)
             SELECT s.id, %s, %s, %s || {old_label} || ' → ' || {new_label}, {data}
-            FROM (SELECT id, lifecycle_stage AS old, ({stage}) AS new FROM {customers}
-                  WHERE merged_into_id IS NULL AND lifecycle_stage <> ''{scope}) s
-            WHERE s.old <> s.new
+            FROM ({changes_sql}) s
+            WHERE s.old <> '' AND s.old <> s.new
             """,
-            [TIMELINE_KIND, dt(now), prefix, *old_params, *new_params, *stage_params, *scope_params],
+            [TIMELINE_KIND, dt(now), prefix, *old_params, *new_params, *params],
         )
+        return cursor.rowcount

@@ -1,4 +1,5 @@
-"""RFM scores 1–5 and the eight classic RFM groups, computed in one SQL statement over all customers.
+"""RFM scores 1–5 and the eight classic RFM groups, computed in one scan of all customers
+(the statements are in scores.py, which also sets the lifecycle stages).
 
 Scores are relative to the shop's paying customers (quintiles) or absolute (the shop's thresholds).
 Quintiles use PERCENT_RANK rather than NTILE: NTILE splits tied values across buckets arbitrarily (half the
@@ -7,11 +8,10 @@ PERCENT_RANK gives every tied value the same rank, so equal customers always get
 Customers with no paid order get no score (NULL) and no group.
 """
 
-from django.db import connection, transaction
-from django.utils import timezone
+from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import Customer, SegmentationSettings
+from customers.models import SegmentationSettings
 
 # Score >= HIGH counts as "high" for the eight groups (the classic split at the middle of 1–5).
 HIGH = 3
@@ -41,7 +41,8 @@ def group_label(key: str) -> str:
     return str(GROUPS[key][1]) if key in GROUPS else ""
 
 
-def _group_case_sql() -> str:
+def group_case_sql() -> str:
+    """The RFM group of columns r, f, m of a relation aliased `s` (NULL when unscored)."""
     whens = []
     for key, ((r, f, m), _label) in GROUPS.items():
         cond = " AND ".join(
@@ -51,28 +52,8 @@ def _group_case_sql() -> str:
     return "CASE " + " ".join(whens) + " END"
 
 
-def _quintile_scores_sql(table: str) -> str:
-    # 1 + floor(percent_rank * 5), capped at 5: the bottom fifth scores 1, the top fifth 5.
-    # (PostgreSQL's CAST to integer rounds, SQLite's truncates: floor explicitly on PostgreSQL.)
-    pg = connection.vendor == "postgresql"
-
-    def score(order_by: str) -> str:
-        rank = f"PERCENT_RANK() OVER (ORDER BY {order_by}) * 5"
-        if pg:
-            return f"LEAST(5, 1 + CAST(FLOOR({rank}) AS INTEGER))"
-        return f"MIN(5, 1 + CAST({rank} AS INTEGER))"
-
-    return f"""
-        SELECT id,
-               {score("last_paid_at")} AS r,
-               {score("paid_order_count")} AS f,
-               {score("total_paid")} AS m
-        FROM {table}
-        WHERE merged_into_id IS NULL AND last_paid_at IS NOT NULL AND paid_order_count > 0
-    """
-
-
-def _threshold_scores_sql(table: str, *, now, r_days, f_orders, m_amounts) -> tuple[str, list]:
+def _threshold_cases(*, now, r_days, f_orders, m_amounts) -> tuple[tuple[str, str, str], list]:
+    """CASE expressions scoring R, F and M by the shop's limits (inclusive), and their parameters in order."""
     from datetime import timedelta
 
     params: list = []
@@ -91,64 +72,39 @@ def _threshold_scores_sql(table: str, *, now, r_days, f_orders, m_amounts) -> tu
 
     f_case = ascending("paid_order_count", f_orders)
     m_case = ascending("total_paid", m_amounts)
-    sql = f"""
-        SELECT id, {r_case} AS r, {f_case} AS f, {m_case} AS m
-        FROM {table}
-        WHERE merged_into_id IS NULL AND last_paid_at IS NOT NULL AND paid_order_count > 0
-    """
-    return sql, params
+    return (r_case, f_case, m_case), params
 
 
-def scored_sql(*, now, shop: SegmentationSettings) -> tuple[str, list]:
-    """SELECT id, r, f, m, grp for every paying, unmerged customer."""
-    table = Customer._meta.db_table
+PAYING = "last_paid_at IS NOT NULL AND paid_order_count > 0"
+
+
+def score_columns_sql(*, now, shop: SegmentationSettings) -> tuple[str, list]:
+    """`r, f, m` as select-list expressions over the rows of ONE scan of unmerged customers (NULL for customers
+    with no paid order), so the recompute reads the table once instead of scoring in a subquery and joining it
+    back. Quintiles: 1 + floor(percent_rank * 5), capped at 5, ranked within PARTITION BY (paying) so that the
+    paying customers are ranked among themselves only. (PostgreSQL's CAST to integer rounds, SQLite's
+    truncates: floor explicitly on PostgreSQL.)"""
     if shop.rfm_mode == SegmentationSettings.RfmMode.THRESHOLDS:
-        scores_sql, params = _threshold_scores_sql(
-            table,
-            now=now,
-            r_days=shop.rfm_r_days or DEFAULT_R_DAYS,
-            f_orders=shop.rfm_f_orders or DEFAULT_F_ORDERS,
+        (r, f, m), params = _threshold_cases(
+            now=now, r_days=shop.rfm_r_days or DEFAULT_R_DAYS, f_orders=shop.rfm_f_orders or DEFAULT_F_ORDERS,
             m_amounts=shop.rfm_m_amounts or DEFAULT_M_AMOUNTS,
         )
     else:
-        scores_sql, params = _quintile_scores_sql(table), []
-    return f"SELECT id, r, f, m, {_group_case_sql()} AS grp FROM ({scores_sql}) s", params
+        params = []
+        pg = connection.vendor == "postgresql"
+
+        def score(order_by: str) -> str:
+            rank = f"PERCENT_RANK() OVER (PARTITION BY ({PAYING}) ORDER BY {order_by}) * 5"
+            return f"LEAST(5, 1 + CAST(FLOOR({rank}) AS INTEGER))" if pg else f"MIN(5, 1 + CAST({rank} AS INTEGER))"
+
+        r, f, m = score("last_paid_at"), score("paid_order_count"), score("total_paid")
+    paying_only = [f"CASE WHEN {PAYING} THEN {expr} END" for expr in (r, f, m)]
+    return f"{paying_only[0]} AS r, {paying_only[1]} AS f, {paying_only[2]} AS m", params
 
 
-def rfm_clear_unscored() -> int:
-    """No score and no group for customers without a paid order, and for merged-away ones."""
-    table = Customer._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            UPDATE {table} SET rfm_r = NULL, rfm_f = NULL, rfm_m = NULL, rfm_group = ''
-            WHERE (last_paid_at IS NULL OR paid_order_count = 0 OR merged_into_id IS NOT NULL)
-              AND (rfm_r IS NOT NULL OR rfm_group <> '')
-            """
-        )
-        return cursor.rowcount
-
-
-@transaction.atomic
 def rfm_refresh(*, now=None) -> int:
-    """Score every paying customer and set their group; clear scores of customers with no paid order.
-    Writes only rows whose scores changed. Returns the number of rows written."""
-    now = now or timezone.now()
-    table = Customer._meta.db_table
-    scored, params = scored_sql(now=now, shop=SegmentationSettings.load())
-    with connection.cursor() as cursor:
-        # UPDATE … FROM works on PostgreSQL and SQLite >= 3.33. IS DISTINCT FROM keeps unchanged rows unwritten
-        # (SQLite spells it IS NOT).
-        distinct = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
-        cursor.execute(
-            f"""
-            UPDATE {table} SET rfm_r = x.r, rfm_f = x.f, rfm_m = x.m, rfm_group = x.grp
-            FROM ({scored}) x
-            WHERE {table}.id = x.id AND (
-                {table}.rfm_r {distinct} x.r OR {table}.rfm_f {distinct} x.f OR {table}.rfm_m {distinct} x.m
-                OR {table}.rfm_group {distinct} x.grp)
-            """,
-            params,
-        )
-        written = cursor.rowcount
-    return written + rfm_clear_unscored()
+    """Score every paying customer and set their group; clear scores of customers with no paid order and of
+    merged-away ones. Writes only rows whose scores changed. Returns the number of rows written."""
+    from .scores import scores_refresh  # the same one-scan recompute, stages left as they are
+
+    return scores_refresh(now=now, stages=False)

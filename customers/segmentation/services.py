@@ -11,9 +11,10 @@ from customers.models import AutoTagRule, Segment, SegmentationSettings
 from .compiler import DefinitionError, validate_definition
 from .lifecycle import lifecycle_refresh
 from .points import points_expire, points_sync_orders
+from .purchases import customer_products_refresh
 from .repurchase import repurchase_intervals_refresh
 from .rfm import rfm_refresh
-from .scores import scores_refresh
+from .scores import customers_vacuum_after_recompute, scores_refresh
 from .tags import autotag_apply
 from .tiers import tiers_upgrade
 
@@ -22,7 +23,8 @@ logger = logging.getLogger(__name__)
 
 def segmentation_refresh(*, customer_ids: list[int] | None = None) -> dict:
     """Bring segmentation up to date after orders changed (an import, a merge): RFM, lifecycle stage, tier,
-    auto-tags and points for `customer_ids` (all customers when None). Safe to run twice.
+    auto-tags, points and the products each bought for `customer_ids` (all customers when None). Safe to run
+    twice.
 
     RFM is always scored over all customers: quintiles are relative, so new orders of some customers move
     the others' boundaries too (one UPDATE that writes only the rows whose scores changed)."""
@@ -37,6 +39,7 @@ def segmentation_refresh(*, customer_ids: list[int] | None = None) -> dict:
             "tiers": tiers_upgrade(customer_ids=ids),
             "autotags": sum(added + removed for added, removed in autotag_apply(customer_ids=ids).values()),
             "points": points_sync_orders(customer_ids=ids),
+            "products_bought": customer_products_refresh(customer_ids=ids),
         }
     logger.info("segmentation refreshed for %s customers: %s", "all" if ids is None else len(ids), result)
     return result
@@ -45,6 +48,7 @@ def segmentation_refresh(*, customer_ids: list[int] | None = None) -> dict:
 def segmentation_nightly() -> dict:
     """Everything time alone changes: stages age, points expire, quintiles and intervals move."""
     result = segmentation_refresh()
+    result["vacuumed"] = customers_vacuum_after_recompute(written=result["rfm_and_lifecycle"])
     result["points_expired"] = points_expire()
     result["repurchase_intervals"] = repurchase_intervals_refresh()
     return result

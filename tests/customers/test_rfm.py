@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from customers.models import Customer, SegmentationSettings
 from customers.segmentation.rfm import rfm_refresh
+from customers.segmentation.scores import scores_refresh
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -128,3 +129,73 @@ def test_the_combined_nightly_update_gives_the_same_scores_and_stages_as_the_sep
     assert combined == separate
     assert separate[-1] == (None, None, None, "", "prospect")
     assert scores_refresh(now=NOW) == 0  # nothing changed: nothing written
+
+
+@pytest.mark.parametrize("mode", ["quintiles", "thresholds"])
+def test_the_nightly_recompute_scores_like_rfm_refresh_in_both_modes(mode):
+    # Given customers with ties, a prospect and a merged-away customer that still has old scores
+    SegmentationSettings.objects.create(pk=1, rfm_mode=mode, rfm_r_days=[30, 90, 180, 365],
+                                        rfm_f_orders=[2, 3, 5, 8], rfm_m_amounts=[200, 500, 1000, 3000])
+    customers = [paying(days_ago=d, orders=o, total=t) for d, o, t in
+                 [(30, 2, "200"), (5, 1, "50"), (5, 1, "50"), (200, 3, "900"), (400, 9, "5000"), (0, 8, "3000")]]
+    prospect = CustomerFactory(paid_order_count=0, last_paid_at=None, rfm_r=2, rfm_group="general_keep")
+    merged = paying(days_ago=1, orders=9, total="9000", merged_into=customers[0], rfm_r=5, rfm_f=5, rfm_m=5,
+                    rfm_group="important_value")
+    everyone = [*customers, prospect, merged]
+    columns = ("rfm_r", "rfm_f", "rfm_m", "rfm_group")
+
+    # When both ways score them
+    rfm_refresh(now=NOW)
+    expected = [Customer.objects.values_list(*columns).get(pk=c.pk) for c in everyone]
+    Customer.objects.update(rfm_r=None, rfm_f=None, rfm_m=None, rfm_group="")
+    Customer.objects.filter(pk=merged.pk).update(rfm_r=5, rfm_group="important_value")
+    scores_refresh(now=NOW)
+
+    # Then the scores are the same, merged-away and prospects unscored
+    assert [Customer.objects.values_list(*columns).get(pk=c.pk) for c in everyone] == expected
+    assert expected[-2:] == [(None, None, None, "")] * 2
+
+
+def test_the_nightly_recompute_puts_stage_changes_on_the_timeline_and_writes_nothing_twice():
+    from customers.models import TimelineEvent
+
+    # Given an active customer, already staged
+    customer = paying(days_ago=10, orders=2, total="300")
+    scores_refresh(now=NOW)
+    assert not TimelineEvent.objects.filter(customer=customer).exists()  # the first stage is not a change
+
+    # When 200 days pass
+    later = NOW + timedelta(days=200)
+    written = scores_refresh(now=later)
+
+    # Then the stage, its date and the timeline change once
+    customer.refresh_from_db()
+    event = TimelineEvent.objects.get(customer=customer, kind="lifecycle_changed")
+    assert written == 1
+    assert (customer.lifecycle_stage, customer.lifecycle_changed_at) == ("dormant", later)
+    assert event.data == {"from": "active", "to": "dormant"}
+    assert scores_refresh(now=later) == 0
+    assert TimelineEvent.objects.filter(customer=customer).count() == 1
+
+
+def test_no_vacuum_after_a_small_recompute_or_inside_a_transaction():
+    from customers.segmentation.scores import ANALYZE_AFTER, customers_vacuum_after_recompute
+
+    assert customers_vacuum_after_recompute(written=ANALYZE_AFTER + 1) is False  # the test runs in a transaction
+    assert customers_vacuum_after_recompute(written=0) is False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_big_recompute_vacuums_the_customers_on_postgresql():
+    from django.db import connection
+
+    from customers.segmentation.scores import ANALYZE_AFTER, customers_vacuum_after_recompute
+
+    ran = customers_vacuum_after_recompute(written=ANALYZE_AFTER + 1)
+
+    assert ran is (connection.vendor == "postgresql")
+    if ran:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT last_vacuum IS NOT NULL FROM pg_stat_user_tables WHERE relname = %s",
+                           [Customer._meta.db_table])
+            assert cursor.fetchone() == (True,)

@@ -1,5 +1,5 @@
-"""Recompute segmentation now: RFM, lifecycle stages, tier upgrades, auto-tags, points (and with --nightly,
-points expiry and repurchase intervals too), exactly as the nightly task does."""
+"""Recompute segmentation now: RFM, lifecycle stages, tier upgrades, auto-tags, points, products bought (and
+with --nightly, points expiry and repurchase intervals too), exactly as the nightly task does."""
 
 from django.core.management.base import BaseCommand
 
