@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 
 import numpy as np
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from customers.models import STATUS_RANK, TimelineEvent
+from customers.models import STATUS_RANK, Order, TimelineEvent
 from customers.stats import customer_stats_refresh
 
 from . import sql
@@ -81,6 +82,7 @@ class FileState:
     line_numbers: dict = field(default_factory=dict)  # 2017 宝贝报表: order_no -> lines so far
     affected: set = field(default_factory=set)  # customers whose orders/refunds changed in the batches that landed
     contact_changed: set = field(default_factory=set)  # customers whose contact details changed in them
+    line_orders: list = field(default_factory=list)  # orders (ids) that got new or changed lines in them
 
     def warn(self, line: int, column: str, value: str, reason: str) -> None:
         self.summary["warning_count"] += 1
@@ -102,6 +104,7 @@ class RunState:
     status_changes: dict = field(default_factory=dict)  # customer id -> [[order_no, from, to], ...]
     batch_affected: set = field(default_factory=set)  # the current batch's, until its transaction commits
     batch_contact_changed: set = field(default_factory=set)
+    batch_line_orders: list = field(default_factory=list)
 
 
 def local_text(value) -> str | None:
@@ -146,8 +149,11 @@ def finish_batch(affected: set, summary: dict, run: RunState, contact_changed: s
 
 
 def finish_file(state: FileState, run: RunState) -> None:
-    """Derived figures and the timeline, set-based, for every customer the file's landed batches touched."""
+    """Derived figures and the timeline, set-based, for every customer the file's landed batches touched; the
+    customers whose purchases changed (new or changed order lines) join the segmentation's list."""
     summary = state.summary
+    if state.line_orders:
+        run.affected.update(_customers_of_orders(state.line_orders))
     affected = state.affected
     if affected or state.contact_changed:
         changed = customer_stats_refresh(customer_ids=sorted(affected)) if affected else []
@@ -157,6 +163,23 @@ def finish_file(state: FileState, run: RunState) -> None:
         summary["_customers_counted"].update(existing_changed)
         run.affected.update(affected)
     _write_timeline(affected, run)
+
+
+def _customers_of_orders(order_ids: list[int]) -> set[int]:
+    """The customers of these orders, in one query per IN_BATCH ids (one query on PostgreSQL)."""
+    ids = sorted(set(order_ids))
+    step = len(ids) if sql.is_postgres() else sql.IN_BATCH
+    customers: set[int] = set()
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), step):
+            part = ids[start : start + step]
+            where = "id = ANY(%s)" if sql.is_postgres() else f"id IN ({', '.join(['%s'] * len(part))})"
+            cursor.execute(
+                f"SELECT DISTINCT customer_id FROM {sql.table(Order)} WHERE customer_id IS NOT NULL AND {where}",
+                [part] if sql.is_postgres() else part,
+            )
+            customers.update(row[0] for row in cursor.fetchall())
+    return customers
 
 
 def _write_timeline(affected: set, run: RunState) -> None:

@@ -143,7 +143,7 @@ def _cleaned_chunks(export: ExportFile, name: str, chunk_rows: int):
 
 def _finish_file(state: FileState, run: RunState) -> str | None:
     """Customer figures and timeline once per file, in one transaction. Returns a failure reason."""
-    if not (state.affected or state.contact_changed):
+    if not (state.affected or state.contact_changed or state.line_orders):
         return None
     try:
         with transaction.atomic():
@@ -162,13 +162,14 @@ def _write_batch(writer, columns, lines, state: FileState, run: RunState) -> str
     """One transaction per batch; a deadlock with a concurrent import is retried. Returns a failure reason."""
     saved = {k: (v.copy() if isinstance(v, (set, dict, list)) else v) for k, v in state.summary.items()}
     for attempt in range(DEADLOCK_RETRIES + 1):
-        run.batch_affected, run.batch_contact_changed = set(), set()
+        run.batch_affected, run.batch_contact_changed, run.batch_line_orders = set(), set(), []
         try:
             with transaction.atomic():
                 sql.batch_settings()
                 writer({k: list(v) for k, v in columns.items()}, lines, state, run)
             state.affected |= run.batch_affected  # committed: these customers' figures are refreshed after the file
             state.contact_changed |= run.batch_contact_changed
+            state.line_orders += run.batch_line_orders
             return None
         except OperationalError as exc:
             state.summary.clear()
