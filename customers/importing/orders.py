@@ -247,11 +247,10 @@ def _upsert_addresses(c: dict, write: list[int]) -> None:
             c["detail"][i],
             c["postcode"][i],
         )
-        fingerprint = content_hash(*parts)[:40]
         at = c["ordered_at"][i]
-        entry = found.get((cid, fingerprint))
-        if entry is None:
-            found[(cid, fingerprint)] = [cid, fingerprint, *parts, at, at]
+        entry = found.get((cid, parts))
+        if entry is None:  # hashed once per distinct address, not per order
+            found[(cid, parts)] = [cid, content_hash(*parts)[:40], *parts, at, at]
         else:
             entry[-2] = min(entry[-2] or at, at or entry[-2])
             entry[-1] = max(entry[-1] or at, at or entry[-1])
