@@ -57,7 +57,21 @@ class CustomerSerializer(serializers.ModelSerializer):
         return data
 
 
-class CustomerUpdateSerializer(serializers.ModelSerializer):
+class UnknownFieldsRejected:
+    """A serializer mixin: a field the serializer does not have is a 400 naming it, not silently ignored."""
+
+    unknown_field_message = _("This field cannot be changed.")
+
+    def to_internal_value(self, data):
+        if not hasattr(data, "keys"):
+            raise serializers.ValidationError({"non_field_errors": [_("Expected an object of fields.")]})
+        unknown = sorted(set(data.keys()) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError({name: [self.unknown_field_message] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class CustomerUpdateSerializer(UnknownFieldsRejected, serializers.ModelSerializer):
     """The fields a PATCH may change; anything else is a 400, not silently ignored."""
 
     class Meta:
@@ -65,16 +79,8 @@ class CustomerUpdateSerializer(serializers.ModelSerializer):
         fields = list(services.EDITABLE_FIELDS)
         extra_kwargs = {name: {"required": False} for name in services.EDITABLE_FIELDS}
 
-    def to_internal_value(self, data):
-        if not hasattr(data, "keys"):
-            raise serializers.ValidationError({"non_field_errors": [_("Expected an object of fields.")]})
-        unknown = sorted(set(data.keys()) - set(self.fields))
-        if unknown:
-            raise serializers.ValidationError({name: [_("This field cannot be changed.")] for name in unknown})
-        return super().to_internal_value(data)
 
-
-class CustomerCreateSerializer(serializers.ModelSerializer):
+class CustomerCreateSerializer(UnknownFieldsRejected, serializers.ModelSerializer):
     """A customer entered by hand: the member name (optional) and the editable profile fields. Unknown fields
     are a 400. `confirm_duplicate: true` creates it even when it looks like a customer the shop has."""
 
@@ -86,13 +92,7 @@ class CustomerCreateSerializer(serializers.ModelSerializer):
         fields = ["buyer_nick", *services.EDITABLE_FIELDS, "confirm_duplicate"]
         extra_kwargs = {name: {"required": False} for name in services.EDITABLE_FIELDS}
 
-    def to_internal_value(self, data):
-        if not hasattr(data, "keys"):
-            raise serializers.ValidationError({"non_field_errors": [_("Expected an object of fields.")]})
-        unknown = sorted(set(data.keys()) - set(self.fields))
-        if unknown:
-            raise serializers.ValidationError({name: [_("This field cannot be set.")] for name in unknown})
-        return super().to_internal_value(data)
+    unknown_field_message = _("This field cannot be set.")
 
 
 class PossibleDuplicateSerializer(serializers.ModelSerializer):
