@@ -126,6 +126,17 @@ def api_client():
     return APIClient()
 
 
+@pytest.fixture
+def api(api_client):
+    """api(user) -> the DRF test client authenticated as that user."""
+
+    def as_user(user):
+        api_client.force_authenticate(user)
+        return api_client
+
+    return as_user
+
+
 # --- Browser (real headless Chromium through chromedriver) ---------------------------------------
 
 

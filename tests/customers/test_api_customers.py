@@ -13,15 +13,6 @@ from tests.factories import CustomerFactory, OrderFactory, OrderLineFactory, Ref
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def api(api_client):
-    def as_user(user):
-        api_client.force_authenticate(user)
-        return api_client
-
-    return as_user
-
-
 def test_the_customer_list_filters_searches_and_masks(api, agent):
     CustomerFactory(buyer_nick="alice", phone="13812341234", phone_tail="1234", city="宁波市", real_name="王玫瑰")
     CustomerFactory(buyer_nick="bob", city="杭州市")

@@ -12,15 +12,6 @@ from tests.factories import CustomerFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def api(api_client):
-    def as_user(user):
-        api_client.force_authenticate(user)
-        return api_client
-
-    return as_user
-
-
 # --- The service ----------------------------------------------------------------------------------
 
 

@@ -71,13 +71,12 @@ def test_the_link_is_made_whichever_file_is_imported_last(tmp_path, order):
     assert linked_title() == "粗陶饭碗"
 
 
-def test_the_order_page_and_api_name_the_refunded_line(tmp_path, client_for, api_client, agent):
+def test_the_order_page_and_api_name_the_refunded_line(tmp_path, client_for, api, agent):
     import_files(files(tmp_path, [MUG, {**BOWL, "商品属性": "颜色分类：灰"}], [{"商品编码": "JJ-FW"}]))
     refund = Refund.objects.get()
 
     page = client_for(agent).get(reverse("customers:order-detail", args=[refund.order_id])).content.decode()
-    api_client.force_authenticate(agent)
-    body = api_client.get(f"/api/orders/{refund.order_id}/").json()
+    body = api(agent).get(f"/api/orders/{refund.order_id}/").json()
 
     assert "粗陶饭碗 <span class=\"muted\">颜色分类：灰</span>" in page
     assert body["refunds"][0]["line"] == refund.line_id
