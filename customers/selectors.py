@@ -18,7 +18,7 @@ DETAIL_TIMELINE = 100
 def customer_filter(*, params, queryset: QuerySet | None = None) -> CustomerFilter:
     """The filtered, sorted active customers for list, export and API (`.qs`), with the form to show."""
     base = queryset if queryset is not None else Customer.objects.active()
-    return CustomerFilter(params, queryset=base.select_related("tier").prefetch_related("tags"))
+    return CustomerFilter(params, queryset=base.select_related("tier", "score").prefetch_related("tags"))
 
 
 def customer_get(*, user, pk: int) -> Customer:
