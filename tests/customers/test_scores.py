@@ -50,7 +50,8 @@ def test_a_customer_scored_before_is_updated_not_inserted_again():
     written = scores_refresh(now=NOW + 200 * DAY)
 
     assert written == 1
-    assert CustomerScore.objects.get().lifecycle_stage == "dormant"
+    assert CustomerScore.objects.get(customer=customer).lifecycle_stage == "dormant"
+    assert CustomerScore.objects.count() == 1
 
 
 def test_the_recency_copy_follows_the_customer_at_the_next_scoring():
