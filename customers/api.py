@@ -166,7 +166,7 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return None
 
     def get_queryset(self):
-        queryset = Customer.objects.select_related("tier", "score").prefetch_related("tags")
+        queryset = Customer.objects.select_related("tier").prefetch_related("tags", "score")  # see customer_filter
         # Lists show active customers only; a merged-away customer is still found by id (with merged_into).
         return queryset.active() if self.action == "list" else queryset
 

@@ -177,7 +177,7 @@ class Customer(TimeStampedModel):
     @property
     def current_score(self) -> "CustomerScore":
         """The customer's scores and stage; blank (unsaved) before the first scoring and after a merge away.
-        Lists select_related("score") so that this costs no query per row."""
+        Lists prefetch "score" so that this costs no query per row."""
         try:
             return self.score
         except CustomerScore.DoesNotExist:

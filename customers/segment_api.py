@@ -61,7 +61,8 @@ class MemberSerializer(CustomerScoreFields, serializers.ModelSerializer):
 
 def _members_page_order(queryset):
     # The order of the index customer_last_paid_desc, so a page of a big segment is read from the index.
-    return queryset.select_related("tier", "score").order_by(F("last_paid_at").desc(nulls_last=True), "id")
+    ordered = queryset.order_by(F("last_paid_at").desc(nulls_last=True), "id")
+    return ordered.select_related("tier").prefetch_related("score")  # prefetched: see selectors.customer_filter
 
 
 class SegmentViewSet(viewsets.ModelViewSet):

@@ -142,7 +142,7 @@ def segment_detail(request, pk: int):
     charts = {name: [{"name": row["label"], "value": row["count"]} for row in rows]
               for name, rows in insight["distributions"].items()}
     charts["top_products"] = [{"name": row["label"], "value": row["count"]} for row in insight["top_products"]]
-    sample = members.select_related("tier", "score").order_by("-last_paid_at", "id")[:20]
+    sample = members.select_related("tier").prefetch_related("score").order_by("-last_paid_at", "id")[:20]
     return render(request, "customers/segment_detail.html", {
         "segment": segment, "insight": insight, "charts": charts, "sample": sample,
         "chart_titles": {
@@ -163,7 +163,7 @@ def segment_export(request, pk: int):
     file_format = "xlsx" if request.GET.get("format") == "xlsx" else "csv"
     writer = write_xlsx if file_format == "xlsx" else write_csv
     resource = CustomerResource(mask_contact=not request.user.has_perm("customers.view_pii"))
-    out, count = writer(resource, segment_members(segment).select_related("score").order_by("id"))
+    out, count = writer(resource, segment_members(segment).prefetch_related("score").order_by("id"))
     audit_record(actor=request.user, action=AuditEvent.Action.EXPORT, object_type="segment", object_id=segment.pk,
                  detail={"format": file_format, "rows": count, "segment": segment.name})
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
