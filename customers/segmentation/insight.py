@@ -198,13 +198,11 @@ def top_products(members: QuerySet[Customer], *, limit: int = TOP) -> list[dict]
 
 
 def _top_products_of_collected(limit: int = TOP) -> list[dict]:
-    """top_products() of the members collected by _members_collect. Members without a paid order have bought
-    nothing (the table holds products of paid orders only): they are not probed."""
+    """top_products() of the members collected by _members_collect."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""SELECT b.product_id, COUNT(*) AS n FROM {MEMBERS} m
                 JOIN {CustomerProduct._meta.db_table} b ON b.customer_id = m.id
-                WHERE m.p > 0
                 GROUP BY b.product_id ORDER BY n DESC, b.product_id LIMIT %s""",
             [limit],
         )
