@@ -89,8 +89,8 @@ def generate(*, customers: int) -> None:
     # Multiplicative hashes (g * prime % n) so that region, recency, spend and stage are not correlated with
     # each other or with the id, as they are not in a real shop.
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE customers_customertag, customers_customer, customers_tag, customers_tier "
-                       "RESTART IDENTITY CASCADE")
+        cursor.execute("TRUNCATE customers_customertag, customers_customerscore, customers_customer, customers_tag, "
+                       "customers_tier RESTART IDENTITY CASCADE")
         cursor.execute("INSERT INTO customers_tier (name, rank, discount_label, benefits) VALUES ('VIP', 1, '', '')")
         cursor.execute("INSERT INTO customers_tag (name, color, created_at) VALUES ('回购', '#1677ff', now())")
         _insert(cursor, "customers_customer", {
@@ -107,12 +107,15 @@ def generate(*, customers: int) -> None:
         }, f"generate_series(1, {customers}) g")
         # Stages follow recency, as the segmentation layer assigns them: "churned" customers are exactly the
         # ones at the far end of the recency order, the worst case for a filter read along that order.
-        cursor.execute("UPDATE customers_customer SET lifecycle_stage = CASE WHEN last_paid_at IS NULL THEN 'prospect' "
-                       "WHEN last_paid_at > now() - interval '90 days' THEN 'active' "
-                       "WHEN last_paid_at > now() - interval '365 days' THEN 'dormant' ELSE 'churned' END")
+        _insert(cursor, "customers_customerscore", {
+            "customer_id": "id", "last_paid_at": "last_paid_at",
+            "lifecycle_stage": "CASE WHEN last_paid_at IS NULL THEN 'prospect' "
+                               "WHEN last_paid_at > now() - interval '90 days' THEN 'active' "
+                               "WHEN last_paid_at > now() - interval '365 days' THEN 'dormant' ELSE 'churned' END",
+        }, "customers_customer")
         cursor.execute("INSERT INTO customers_customertag (customer_id, tag_id, source, created_at) "
                        "SELECT id, 1, 'manual', now() FROM customers_customer WHERE id % 7 = 0")
-        cursor.execute("ANALYZE customers_customer; ANALYZE customers_customertag")
+        cursor.execute("ANALYZE customers_customer; ANALYZE customers_customertag; ANALYZE customers_customerscore")
     print(f" {time.perf_counter() - started:.1f} s")
 
 

@@ -173,13 +173,13 @@ def measure_recompute() -> tuple[float, float]:
     from django.db import connection
     from django.utils import timezone
 
-    from customers.segmentation.scores import customers_vacuum_after_recompute, scores_refresh
+    from customers.segmentation.scores import scores_refresh, scores_vacuum_after_recompute
 
     with connection.cursor() as cursor:  # from nothing, so that the first run scores everyone
-        cursor.execute("UPDATE customers_customer SET rfm_r = NULL, rfm_f = NULL, rfm_m = NULL, rfm_group = '',"
-                       " lifecycle_stage = '', lifecycle_changed_at = NULL")
+        cursor.execute("TRUNCATE customers_customerscore")
         cursor.execute("DELETE FROM customers_timelineevent WHERE kind = 'lifecycle_changed'")
         cursor.execute("VACUUM ANALYZE customers_customer")
+        cursor.execute("VACUUM ANALYZE customers_customerscore")
     now = timezone.now()
 
     def run(at):
@@ -188,7 +188,7 @@ def measure_recompute() -> tuple[float, float]:
         return (time.perf_counter() - t) * 1000, written
 
     first, written = run(now)
-    print(f"(c) RFM + lifecycle, from nothing: {first:,.0f} ms ({written:,} customer rows written)")
+    print(f"(c) RFM + lifecycle, from nothing: {first:,.0f} ms ({written:,} score rows written)")
     nightly, written = run(now + timedelta(days=1))
     print(f"    the next night: {nightly:,.0f} ms ({written:,} rows written)")
     later, written = run(now + timedelta(days=60))
@@ -198,8 +198,8 @@ def measure_recompute() -> tuple[float, float]:
     print(f"    60 days later: {later:,.0f} ms ({written:,} rows written, {events:,} stage changes on the timeline)")
     # What segmentation_nightly does after a big recompute (not in (c)): (a) and (b) read a vacuumed table.
     t = time.perf_counter()
-    vacuumed = customers_vacuum_after_recompute(written=written)
-    print(f"    VACUUM ANALYZE of the customers afterwards (not in (c)): {time.perf_counter() - t:.1f} s"
+    vacuumed = scores_vacuum_after_recompute(written=written)
+    print(f"    VACUUM ANALYZE of the score table afterwards (not in (c)): {time.perf_counter() - t:.1f} s"
           f"{'' if vacuumed else ' (skipped)'}")
     return first, nightly, later
 

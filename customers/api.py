@@ -31,7 +31,17 @@ class TagBriefSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "color"]
 
 
-class CustomerSerializer(serializers.ModelSerializer):
+class CustomerScoreFields(serializers.Serializer):
+    """The RFM scores and stage under their historical names, read from CustomerScore (blank when unscored)."""
+
+    rfm_r = serializers.IntegerField(source="current_score.rfm_r", read_only=True, allow_null=True)
+    rfm_f = serializers.IntegerField(source="current_score.rfm_f", read_only=True, allow_null=True)
+    rfm_m = serializers.IntegerField(source="current_score.rfm_m", read_only=True, allow_null=True)
+    rfm_group = serializers.CharField(source="current_score.rfm_group", read_only=True)
+    lifecycle_stage = serializers.CharField(source="current_score.lifecycle_stage", read_only=True)
+
+
+class CustomerSerializer(CustomerScoreFields, serializers.ModelSerializer):
     """A customer as every role sees it: contact fields masked (`138****1234`)."""
 
     tier = TierBriefSerializer(read_only=True)
@@ -156,7 +166,7 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return None
 
     def get_queryset(self):
-        queryset = Customer.objects.select_related("tier").prefetch_related("tags")
+        queryset = Customer.objects.select_related("tier").prefetch_related("tags", "score")  # see customer_filter
         # Lists show active customers only; a merged-away customer is still found by id (with merged_into).
         return queryset.active() if self.action == "list" else queryset
 

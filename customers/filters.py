@@ -31,6 +31,15 @@ CUSTOMER_SORTS = {
     "id": ("id",),
 }
 DEFAULT_SORT = "-last_paid"
+# With the stage filter, recency is read from the score table's copy of last paid (CustomerScore), so that
+# "churned, most recent first" is one range of its index (stage, last paid, customer) and not a walk along the
+# customers' recency index past every customer of the other stages (3.4 s at 1M customers). The order and the
+# join on the customer id are the same; only the copy may lag the customer's value until the segmentation
+# refresh that follows an import.
+STAGE_SORTS = {
+    "-last_paid": (F("score__last_paid_at").desc(nulls_last=True), "id"),
+    "last_paid": (F("score__last_paid_at").asc(nulls_first=True), "-id"),
+}
 SORT_LABELS = {
     "-last_paid": _("Last paid, newest first"),
     "last_paid": _("Last paid, oldest first"),
@@ -83,7 +92,7 @@ class CustomerFilter(django_filters.FilterSet):
         help_text=_("Customers with any of these tags."),
     )
     lifecycle = django_filters.ChoiceFilter(
-        field_name="lifecycle_stage", choices=lifecycle_choices, label=_("Lifecycle stage")
+        field_name="score__lifecycle_stage", choices=lifecycle_choices, label=_("Lifecycle stage")
     )
     spend_min = django_filters.NumberFilter(field_name="total_paid", lookup_expr="gte", label=_("Spent at least"))
     spend_max = django_filters.NumberFilter(field_name="total_paid", lookup_expr="lte", label=_("Spent at most"))
@@ -109,11 +118,15 @@ class CustomerFilter(django_filters.FilterSet):
 
     @property
     def qs(self):
-        qs = super().qs
-        # The sort filter runs only when given; order by the default otherwise.
-        if not qs.query.order_by:
-            qs = qs.order_by(*CUSTOMER_SORTS[DEFAULT_SORT])
-        return qs
+        # Ordered here rather than by the sort filter, which cannot see the stage filter (see STAGE_SORTS).
+        return super().qs.order_by(*self.ordering())
+
+    def ordering(self) -> tuple:
+        data = getattr(self.form, "cleaned_data", {})
+        sort = data.get("sort") if data.get("sort") in CUSTOMER_SORTS else DEFAULT_SORT
+        if data.get("lifecycle") and sort in STAGE_SORTS:
+            return STAGE_SORTS[sort]
+        return CUSTOMER_SORTS[sort]
 
     def filter_search(self, queryset, name, value):
         value = value.strip()
@@ -153,7 +166,7 @@ class CustomerFilter(django_filters.FilterSet):
         return queryset.filter(last_paid_at__lt=start_of_day(value + timedelta(days=1)))
 
     def filter_sort(self, queryset, name, value):
-        return queryset.order_by(*CUSTOMER_SORTS.get(value, CUSTOMER_SORTS[DEFAULT_SORT]))
+        return queryset  # the order is applied by `qs`
 
 
 class OrderFilter(django_filters.FilterSet):

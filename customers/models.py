@@ -116,13 +116,8 @@ class Customer(TimeStampedModel):
     refund_total = models.DecimalField(_("refunded"), default=0, **MONEY)
     return_count = models.PositiveIntegerField(_("returns"), default=0)
 
-    # Segmentation, kept current by customers.segmentation services.
-    rfm_r = models.PositiveSmallIntegerField(_("R score"), null=True, blank=True)
-    rfm_f = models.PositiveSmallIntegerField(_("F score"), null=True, blank=True)
-    rfm_m = models.PositiveSmallIntegerField(_("M score"), null=True, blank=True)
-    rfm_group = models.CharField(_("RFM group"), max_length=24, blank=True)
-    lifecycle_stage = models.CharField(_("lifecycle stage"), max_length=12, blank=True)
-    lifecycle_changed_at = models.DateTimeField(_("stage since"), null=True, blank=True)
+    # Segmentation, kept current by customers.segmentation services. RFM scores and the lifecycle stage are in
+    # CustomerScore (below), not here.
     tier = models.ForeignKey(Tier, verbose_name=_("tier"), null=True, blank=True, on_delete=models.SET_NULL)
     points_balance = models.IntegerField(_("points"), default=0)  # always equal to the ledger sum
     tags = models.ManyToManyField(Tag, through="CustomerTag", related_name="customers", blank=True)
@@ -154,11 +149,6 @@ class Customer(TimeStampedModel):
                 name="customer_region_recent",
             ),
             NullsLastIndex(F("last_paid_at").desc(nulls_last=True), F("id"), name="customer_last_paid_desc"),
-            # Stages follow recency, so "churned, most recent first" read along the recency index walks past
-            # every active customer first (3.4 s at 1M); led by the stage it is one range (12 ms).
-            NullsLastIndex(
-                F("lifecycle_stage"), F("last_paid_at").desc(nulls_last=True), F("id"), name="customer_stage_recent"
-            ),
             models.Index(F("total_paid").desc(), F("id"), name="customer_total_paid"),
             # The most common segment rules, region and recency, with spend and the id beside them: a segment
             # count (region, last paid within N days, total paid ≥ X, a tag) reads one range of this index and
@@ -183,6 +173,54 @@ class Customer(TimeStampedModel):
     @property
     def display_name(self) -> str:
         return self.buyer_nick or self.display_nick or self.real_name or f"#{self.pk}"
+
+    @property
+    def current_score(self) -> "CustomerScore":
+        """The customer's scores and stage; blank (unsaved) before the first scoring and after a merge away.
+        Lists prefetch "score" so that this costs no query per row."""
+        try:
+            return self.score
+        except CustomerScore.DoesNotExist:
+            return CustomerScore(customer=self)
+
+
+class CustomerScore(models.Model):
+    """RFM scores, RFM group and lifecycle stage of one unmerged customer, derived nightly and after imports by
+    customers.segmentation.scores. No row: not scored yet (or merged away: merged customers keep no scores).
+
+    Apart from the customer row on purpose: a customer row is wide and carries ~14 indexes (three of them GIN
+    trigram), and the stage was one of the indexed columns, so every stage change was a non-HOT update writing
+    an entry into each of them; the first scoring of 1,000,000 customers took ~120 s (segment_bench (c)).
+    Here the first scoring is an INSERT of narrow rows and later ones update narrow rows with one index.
+
+    `last_paid_at` is a copy of the customer's, taken when the stage is computed from it, for the customer
+    list's stage filter: "churned, most recent first" must read one range of one index (stage, recency) to
+    stay at ~10 ms a page at 1M customers; an index on this table cannot include the customer's column.
+    Between an import and the segmentation refresh that follows it the copy (like the stage) may lag.
+    No database FK constraint (derived data written in bulk; the ORM cascades a customer's deletion).
+    """
+
+    customer = models.OneToOneField(
+        Customer, primary_key=True, related_name="score", on_delete=models.CASCADE, db_constraint=False,
+    )
+    rfm_r = models.PositiveSmallIntegerField(_("R score"), null=True, blank=True)
+    rfm_f = models.PositiveSmallIntegerField(_("F score"), null=True, blank=True)
+    rfm_m = models.PositiveSmallIntegerField(_("M score"), null=True, blank=True)
+    rfm_group = models.CharField(_("RFM group"), max_length=24, blank=True)
+    lifecycle_stage = models.CharField(_("lifecycle stage"), max_length=12, blank=True)
+    lifecycle_changed_at = models.DateTimeField(_("stage since"), null=True, blank=True)
+    last_paid_at = models.DateTimeField(_("last paid order"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("customer score")
+        verbose_name_plural = _("customer scores")
+        indexes = [
+            # The customer list's stage filter in its default order (customers/filters.py STAGE_SORTS).
+            NullsLastIndex(
+                F("lifecycle_stage"), F("last_paid_at").desc(nulls_last=True), F("customer"),
+                name="customerscore_stage_recent",
+            ),
+        ]
 
 
 class CustomerTag(models.Model):

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources
 from openpyxl import Workbook
 
-from .models import Customer
+from .models import Customer, CustomerScore
 from .selectors import customer_contact
 from .services import CONTACT_FIELDS
 
@@ -34,6 +34,11 @@ def neutralise(value):
 class CustomerResource(resources.ModelResource):
     tier = fields.Field(attribute="tier__name", column_name=_("tier"))
     tags = fields.Field(column_name=_("tags"))
+    # The scores live in their own table (CustomerScore); blank before the first scoring.
+    lifecycle_stage = fields.Field(attribute="current_score__lifecycle_stage",
+                                   column_name=CustomerScore._meta.get_field("lifecycle_stage").verbose_name)
+    rfm_group = fields.Field(attribute="current_score__rfm_group",
+                             column_name=CustomerScore._meta.get_field("rfm_group").verbose_name)
 
     class Meta:
         model = Customer

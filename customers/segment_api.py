@@ -10,6 +10,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from .api import CustomerScoreFields
 from .models import AutoTagRule, Customer, PointsEntry, Segment, Tag, Tier
 from .segmentation import points, tiers
 from .segmentation.catalog import field_catalog
@@ -46,7 +47,7 @@ class DefinitionInputSerializer(serializers.Serializer):
     definition = DefinitionField()
 
 
-class MemberSerializer(serializers.ModelSerializer):
+class MemberSerializer(CustomerScoreFields, serializers.ModelSerializer):
     """Members without contact data: segments are for marketing staff, who see no PII."""
 
     tier = serializers.CharField(source="tier.name", default=None)
@@ -60,7 +61,8 @@ class MemberSerializer(serializers.ModelSerializer):
 
 def _members_page_order(queryset):
     # The order of the index customer_last_paid_desc, so a page of a big segment is read from the index.
-    return queryset.select_related("tier").order_by(F("last_paid_at").desc(nulls_last=True), "id")
+    ordered = queryset.order_by(F("last_paid_at").desc(nulls_last=True), "id")
+    return ordered.select_related("tier").prefetch_related("score")  # prefetched: see selectors.customer_filter
 
 
 class SegmentViewSet(viewsets.ModelViewSet):

@@ -15,7 +15,7 @@ from crm.models import AuditEvent
 from crm.services import audit_record
 
 from .filters import CustomerFilter
-from .models import AutoTagRule, Customer, PointsEntry, Segment, SegmentationSettings, Tag, Tier
+from .models import AutoTagRule, Customer, CustomerScore, PointsEntry, Segment, SegmentationSettings, Tag, Tier
 from .segment_forms import (
     AutoTagRuleForm,
     DefinitionForm,
@@ -142,7 +142,7 @@ def segment_detail(request, pk: int):
     charts = {name: [{"name": row["label"], "value": row["count"]} for row in rows]
               for name, rows in insight["distributions"].items()}
     charts["top_products"] = [{"name": row["label"], "value": row["count"]} for row in insight["top_products"]]
-    sample = members.select_related("tier").order_by("-last_paid_at", "id")[:20]
+    sample = members.select_related("tier").prefetch_related("score").order_by("-last_paid_at", "id")[:20]
     return render(request, "customers/segment_detail.html", {
         "segment": segment, "insight": insight, "charts": charts, "sample": sample,
         "chart_titles": {
@@ -163,7 +163,7 @@ def segment_export(request, pk: int):
     file_format = "xlsx" if request.GET.get("format") == "xlsx" else "csv"
     writer = write_xlsx if file_format == "xlsx" else write_csv
     resource = CustomerResource(mask_contact=not request.user.has_perm("customers.view_pii"))
-    out, count = writer(resource, segment_members(segment).order_by("id"))
+    out, count = writer(resource, segment_members(segment).prefetch_related("score").order_by("id"))
     audit_record(actor=request.user, action=AuditEvent.Action.EXPORT, object_type="segment", object_id=segment.pk,
                  detail={"format": file_format, "rows": count, "segment": segment.name})
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
@@ -173,10 +173,10 @@ def segment_export(request, pk: int):
 @login_required
 @permission_required("customers.view_segment", raise_exception=True)
 def rfm_grid(request):
-    rows = {
+    rows = {  # merged-away customers have no score row
         row["rfm_group"]: row
-        for row in Customer.objects.active().exclude(rfm_group="").order_by().values("rfm_group")
-        .annotate(count=Count("id"), spend=Sum("total_paid"))
+        for row in CustomerScore.objects.exclude(rfm_group="").order_by().values("rfm_group")
+        .annotate(count=Count("pk"), spend=Sum("customer__total_paid"))
     }
     cells = [
         {"key": key, "label": label, "high": dict(zip("RFM", flags, strict=True)),

@@ -17,6 +17,7 @@ from .models import (
     CustomerAddress,
     CustomerMerge,
     CustomerNote,
+    CustomerScore,
     CustomerTag,
     Order,
     PointsEntry,
@@ -322,6 +323,9 @@ def customer_merge(*, source: Customer, target: Customer, actor=None) -> Custome
             _move(kind, moved[kind], from_id=source.pk, to_id=target.pk)
         source.merged_into = target
         source.save(update_fields=["merged_into", "updated_at"])
+        # A merged-away customer is in no segment and no RFM cell: its scores and stage go (an undo scores
+        # it again, as a new customer, in the refresh that follows).
+        CustomerScore.objects.filter(customer=source).delete()
         merge = CustomerMerge.objects.create(source=source, target=target, merged_by=_user(actor), moved=moved)
         counts = {kind: len(ids) for kind, ids in moved.items()}
         audit_record(actor=actor, action=AuditEvent.Action.MERGE, object_type="customer", object_id=target.pk,

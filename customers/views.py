@@ -45,7 +45,8 @@ class CustomerListView(PermissionRequiredMixin, ListView):
         stages = dict(lifecycle_choices())
         for customer in page:
             customer.contact = selectors.customer_contact(customer)
-            customer.stage_label = stages.get(customer.lifecycle_stage, customer.lifecycle_stage)
+            stage = customer.current_score.lifecycle_stage
+            customer.stage_label = stages.get(stage, stage)
         return None, page, page.object_list, page.has_other_pages()
 
     def get_paginate_by(self, queryset):
@@ -90,7 +91,8 @@ def _show_customer(request, customer: Customer, *, raw: dict | None = None, stat
         obj.contact = selectors.receiver_contact(obj, raw=revealed)
     for event in detail.timeline:
         event.label = kind_label(event.kind)
-    customer.stage_label = dict(lifecycle_choices()).get(customer.lifecycle_stage, customer.lifecycle_stage)
+    stage = customer.current_score.lifecycle_stage
+    customer.stage_label = dict(lifecycle_choices()).get(stage, stage)
     user = request.user
     context = {
         "customer": customer,

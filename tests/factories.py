@@ -11,6 +11,7 @@ from customers.models import (
     Customer,
     CustomerAddress,
     CustomerNote,
+    CustomerScore,
     Order,
     OrderLine,
     OrderStatus,
@@ -45,6 +46,16 @@ class CustomerFactory(factory.django.DjangoModelFactory):
     city = "杭州市"
     district = "西湖区"
     address = "文三路 100 号"
+
+
+class CustomerScoreFactory(factory.django.DjangoModelFactory):
+    """Scores as the segmentation refresh would have left them: `CustomerScoreFactory(customer=c, rfm_r=5)`."""
+
+    class Meta:
+        model = CustomerScore
+
+    customer = factory.SubFactory(CustomerFactory)
+    last_paid_at = factory.LazyAttribute(lambda o: o.customer.last_paid_at)
 
 
 class OrderFactory(factory.django.DjangoModelFactory):

@@ -190,7 +190,8 @@ def _local_midnight(day: dt.date) -> dt.datetime:
 
 
 def field_condition(field_name: str) -> Callable[[str, Any, Context], Q]:
-    """The build function for a plain Customer field, whatever the kind's operators."""
+    """The build function for a plain Customer field (or one of its scores, `score__…`, a one-to-one join),
+    whatever the kind's operators."""
 
     def build(operator: str, value, ctx: Context) -> Q:
         f = field_name
@@ -413,16 +414,16 @@ register_condition("tier", label=_("Membership tier"), kind="choice", group=PROF
 register_condition("points", label=_("Points"), kind="number", group=PROFILE, build=field_condition("points_balance"),
                    integer=True)
 register_condition("tags", label=_("Tags"), kind="tags", group=PROFILE, build=_tags, choices=_tag_choices)
-register_condition("rfm_r", label=_("R score (recency)"), kind="choice", group=RFM, build=field_condition("rfm_r"),
-                   choices=_score_choices)
-register_condition("rfm_f", label=_("F score (frequency)"), kind="choice", group=RFM, build=field_condition("rfm_f"),
-                   choices=_score_choices)
-register_condition("rfm_m", label=_("M score (monetary)"), kind="choice", group=RFM, build=field_condition("rfm_m"),
-                   choices=_score_choices)
-register_condition("rfm_group", label=_("RFM group"), kind="choice", group=RFM, build=field_condition("rfm_group"),
-                   choices=_rfm_group_choices)
+register_condition("rfm_r", label=_("R score (recency)"), kind="choice", group=RFM,
+                   build=field_condition("score__rfm_r"), choices=_score_choices)
+register_condition("rfm_f", label=_("F score (frequency)"), kind="choice", group=RFM,
+                   build=field_condition("score__rfm_f"), choices=_score_choices)
+register_condition("rfm_m", label=_("M score (monetary)"), kind="choice", group=RFM,
+                   build=field_condition("score__rfm_m"), choices=_score_choices)
+register_condition("rfm_group", label=_("RFM group"), kind="choice", group=RFM,
+                   build=field_condition("score__rfm_group"), choices=_rfm_group_choices)
 register_condition("lifecycle_stage", label=_("Lifecycle stage"), kind="choice", group=RFM,
-                   build=field_condition("lifecycle_stage"), choices=_stage_choices)
+                   build=field_condition("score__lifecycle_stage"), choices=_stage_choices)
 register_condition("total_paid", label=_("Total paid (yuan)"), kind="number", group=ORDERS,
                    build=field_condition("total_paid"))
 register_condition("paid_order_count", label=_("Paid orders"), kind="number", group=ORDERS,

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 from django.db.models import Case, CharField, Count, F, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -64,8 +65,9 @@ def _dimensions(today: date) -> dict:
         "age": _age_band_expr(today),
         "province": F("province"),
         "tier": F("tier_id"),
-        "rfm_group": F("rfm_group"),
-        "lifecycle": F("lifecycle_stage"),
+        # A LEFT JOIN to the score table: blank, like an unscored customer, when a member has no row yet.
+        "rfm_group": Coalesce(F("score__rfm_group"), Value("")),
+        "lifecycle": Coalesce(F("score__lifecycle_stage"), Value("")),
         "aov": _aov_band_expr(),
     }
 

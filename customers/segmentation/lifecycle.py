@@ -17,7 +17,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import Customer, SegmentationSettings, TimelineEvent
+from customers.models import Customer, CustomerScore, SegmentationSettings, TimelineEvent
 
 from ._sql import as_json, chunks, dt, in_ids, is_distinct
 
@@ -40,12 +40,14 @@ def stage_label(key: str) -> str:
     return str(STAGES.get(key, key))
 
 
-def stage_case(*, now, shop: SegmentationSettings) -> tuple[str, list]:
+def stage_case(*, now, shop: SegmentationSettings, prefix: str = "") -> tuple[str, list]:
+    """The stage of a customer row as a CASE over its paid-order dates; `prefix` qualifies the columns ("c.")."""
+    last, first = f"{prefix}last_paid_at", f"{prefix}first_paid_at"
     sql = f"""CASE
-        WHEN last_paid_at IS NULL THEN '{PROSPECT}'
-        WHEN last_paid_at <= %s THEN '{CHURNED}'
-        WHEN last_paid_at <= %s THEN '{DORMANT}'
-        WHEN first_paid_at > %s THEN '{NEW}'
+        WHEN {last} IS NULL THEN '{PROSPECT}'
+        WHEN {last} <= %s THEN '{CHURNED}'
+        WHEN {last} <= %s THEN '{DORMANT}'
+        WHEN {first} > %s THEN '{NEW}'
         ELSE '{ACTIVE}' END"""
     params = [
         dt(now - timedelta(days=shop.churned_days)),
@@ -63,7 +65,8 @@ def _label_case(column: str) -> tuple[str, list]:
 
 @transaction.atomic
 def lifecycle_refresh(*, customer_ids: list[int] | None = None, now=None) -> int:
-    """Set every (or the given) customers' stage; record changes on the timeline. Returns how many changed."""
+    """Set every (or the given) customers' stage; record changes on the timeline. Returns how many changed
+    (a first stage counts)."""
     now = now or timezone.now()
     shop = SegmentationSettings.load()
     batches = [None] if customer_ids is None else list(chunks(customer_ids))
@@ -74,29 +77,30 @@ def lifecycle_refresh(*, customer_ids: list[int] | None = None, now=None) -> int
 
 
 def _refresh_batch(*, ids: list[int] | None, now, shop) -> int:
-    lifecycle_record_changes(ids=ids, now=now, shop=shop)
-    customers = Customer._meta.db_table
-    stage, stage_params = stage_case(now=now, shop=shop)
-    scope, scope_params = in_ids("id", ids)
+    """The stage changes of these customers into the score table's temporary table of changes (scores.py, which
+    writes it), their scores carried over; on the timeline first."""
+    from .scores import CHANGES, changes_create, changes_write
+
+    stage, stage_params = stage_case(now=now, shop=shop, prefix="c.")
+    scope, scope_params = in_ids("c.id", ids)
+    d = is_distinct()
+    changes_create(
+        f"""
+        SELECT c.id, sc.customer_id IS NOT NULL AS has_row, COALESCE(sc.lifecycle_stage, '') AS old_stage,
+               sc.rfm_r AS r, sc.rfm_f AS f, sc.rfm_m AS m, COALESCE(sc.rfm_group, '') AS grp, ({stage}) AS stage,
+               c.last_paid_at AS paid
+        FROM {Customer._meta.db_table} c LEFT JOIN {CustomerScore._meta.db_table} sc ON sc.customer_id = c.id
+        WHERE c.merged_into_id IS NULL{scope}
+              AND (sc.customer_id IS NULL OR sc.lifecycle_stage {d} ({stage}) OR sc.last_paid_at {d} c.last_paid_at)
+        """,
+        [*stage_params, *scope_params, *stage_params],
+    )
+    lifecycle_record_changes_from(f"SELECT id, old_stage AS old, stage AS new FROM {CHANGES}", [], now=now)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            UPDATE {customers} SET lifecycle_stage = ({stage}), lifecycle_changed_at = %s
-            WHERE merged_into_id IS NULL AND lifecycle_stage {is_distinct()} ({stage}){scope}
-            """,
-            [*stage_params, dt(now), *stage_params, *scope_params],
-        )
-        return cursor.rowcount
-
-
-def lifecycle_record_changes(*, ids: list[int] | None, now, shop) -> None:
-    """Put every coming stage change on the timeline (one INSERT … SELECT); call before the stages are set."""
-    customers = Customer._meta.db_table
-    stage, stage_params = stage_case(now=now, shop=shop)
-    scope, scope_params = in_ids("id", ids)
-    changes = f"""SELECT id, lifecycle_stage AS old, ({stage}) AS new FROM {customers}
-                  WHERE merged_into_id IS NULL AND lifecycle_stage <> ''{scope}"""
-    lifecycle_record_changes_from(changes, [*stage_params, *scope_params], now=now)
+        cursor.execute(f"SELECT COUNT(*) FROM {CHANGES} WHERE old_stage <> stage")
+        changed = cursor.fetchone()[0]
+    changes_write(now=now)
+    return changed
 
 
 def lifecycle_record_changes_from(changes_sql: str, params: list, *, now) -> int:

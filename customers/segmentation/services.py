@@ -14,7 +14,7 @@ from .points import points_expire, points_sync_orders
 from .purchases import customer_products_refresh
 from .repurchase import repurchase_intervals_refresh
 from .rfm import rfm_refresh
-from .scores import customers_vacuum_after_recompute, scores_refresh
+from .scores import scores_refresh, scores_vacuum_after_recompute
 from .tags import autotag_apply
 from .tiers import tiers_upgrade
 
@@ -48,7 +48,7 @@ def segmentation_refresh(*, customer_ids: list[int] | None = None) -> dict:
 def segmentation_nightly() -> dict:
     """Everything time alone changes: stages age, points expire, quintiles and intervals move."""
     result = segmentation_refresh()
-    result["vacuumed"] = customers_vacuum_after_recompute(written=result["rfm_and_lifecycle"])
+    result["vacuumed"] = scores_vacuum_after_recompute(written=result["rfm_and_lifecycle"])
     result["points_expired"] = points_expire()
     result["repurchase_intervals"] = repurchase_intervals_refresh()
     return result

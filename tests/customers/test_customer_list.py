@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers.models import CustomerTag
-from tests.factories import CustomerFactory, TagFactory, TierFactory
+from tests.factories import CustomerFactory, CustomerScoreFactory, TagFactory, TierFactory
 
 pytestmark = pytest.mark.django_db
 URL = reverse("customers:list")
@@ -53,15 +53,17 @@ def test_it_finds_customers_by_part_of_the_nickname_or_name(client_for, agent):
 def test_it_filters_by_region_tier_tag_lifecycle_spend_orders_and_last_paid_date(client_for, staff):
     vip, tag = TierFactory(name="VIP"), TagFactory(name="回购")
     now = timezone.now()
-    match = CustomerFactory(buyer_nick="match", province="浙江省", city="杭州市", tier=vip, lifecycle_stage="active",
+    match = CustomerFactory(buyer_nick="match", province="浙江省", city="杭州市", tier=vip,
                             total_paid=Decimal("500"), order_count=5, last_paid_at=now - timedelta(days=10))
     CustomerTag.objects.create(customer=match, tag=tag)
-    CustomerFactory(buyer_nick="other_city", province="浙江省", city="宁波市", tier=vip, lifecycle_stage="active",
-                    total_paid=Decimal("500"), order_count=5, last_paid_at=now - timedelta(days=10))
-    CustomerFactory(buyer_nick="poor", province="浙江省", city="杭州市", tier=vip, lifecycle_stage="active",
-                    total_paid=Decimal("20"), order_count=5, last_paid_at=now - timedelta(days=10))
-    CustomerFactory(buyer_nick="long_ago", province="浙江省", city="杭州市", tier=vip, lifecycle_stage="dormant",
-                    total_paid=Decimal("500"), order_count=5, last_paid_at=now - timedelta(days=400))
+    other_city = CustomerFactory(buyer_nick="other_city", province="浙江省", city="宁波市", tier=vip,
+                                 total_paid=Decimal("500"), order_count=5, last_paid_at=now - timedelta(days=10))
+    poor = CustomerFactory(buyer_nick="poor", province="浙江省", city="杭州市", tier=vip,
+                           total_paid=Decimal("20"), order_count=5, last_paid_at=now - timedelta(days=10))
+    long_ago = CustomerFactory(buyer_nick="long_ago", province="浙江省", city="杭州市", tier=vip,
+                               total_paid=Decimal("500"), order_count=5, last_paid_at=now - timedelta(days=400))
+    for customer, stage in ((match, "active"), (other_city, "active"), (poor, "active"), (long_ago, "dormant")):
+        CustomerScoreFactory(customer=customer, lifecycle_stage=stage)
     since = (timezone.localdate() - timedelta(days=30)).isoformat()
 
     response = client_for(staff).get(URL, {
@@ -132,8 +134,10 @@ def test_the_list_runs_a_bounded_number_of_queries_and_never_counts_the_table(
 ):
     tags = TagFactory.create_batch(3)
     tier = TierFactory()
-    for customer in CustomerFactory.create_batch(rows, tier=tier):
+    for i, customer in enumerate(CustomerFactory.create_batch(rows, tier=tier)):
         CustomerTag.objects.bulk_create([CustomerTag(customer=customer, tag=t) for t in tags])
+        if i % 2:  # scored and unscored customers: neither costs a query per row
+            CustomerScoreFactory(customer=customer, lifecycle_stage="active")
     client = client_for(manager)
 
     with CaptureQueriesContext(connection) as captured, django_assert_max_num_queries(15):

@@ -67,5 +67,5 @@ def test_it_refreshes_segmentation_for_the_imported_customers_unless_told_not_to
 
     assert code == 0 and skipped == 0
     assert "segmentation refreshed for 1 customers" in out
-    assert Order.objects.get(order_no="1001").customer.lifecycle_stage != ""
-    assert Order.objects.get(order_no="1002").customer.lifecycle_stage == ""
+    assert Order.objects.get(order_no="1001").customer.current_score.lifecycle_stage != ""
+    assert Order.objects.get(order_no="1002").customer.current_score.lifecycle_stage == ""

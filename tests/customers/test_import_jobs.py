@@ -71,14 +71,14 @@ def test_a_finished_job_queues_the_segmentation_refresh_of_its_customers_after_c
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         assert import_job_execute(job_id=job.id) == Job.Status.SUCCEEDED
     customer = Order.objects.get().customer
-    assert customer.lifecycle_stage == ""
+    assert customer.current_score.lifecycle_stage == ""
     assert "customer_ids" not in Job.objects.get(pk=job.pk).result
 
     # Then the queued follow-up refreshes the job's customers once it runs
     assert len(callbacks) == 1
     callbacks[0]()
-    customer.refresh_from_db()
-    assert customer.lifecycle_stage != ""
+    customer = Order.objects.get().customer
+    assert customer.current_score.lifecycle_stage != ""
 
 
 def test_running_a_job_twice_imports_once(manager, django_capture_on_commit_callbacks):

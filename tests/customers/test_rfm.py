@@ -6,10 +6,10 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from customers.models import Customer, SegmentationSettings
+from customers.models import Customer, CustomerScore, SegmentationSettings
 from customers.segmentation.rfm import rfm_refresh
 from customers.segmentation.scores import scores_refresh
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, CustomerScoreFactory
 
 pytestmark = pytest.mark.django_db
 NOW = timezone.now()
@@ -20,9 +20,26 @@ def paying(days_ago: int, orders: int, total: str, **kwargs) -> Customer:
                            paid_order_count=orders, order_count=orders, total_paid=Decimal(total), **kwargs)
 
 
+def score_row(customer: Customer) -> CustomerScore:
+    return Customer.objects.select_related("score").get(pk=customer.pk).current_score
+
+
 def scores(customer: Customer) -> tuple:
-    customer.refresh_from_db()
-    return customer.rfm_r, customer.rfm_f, customer.rfm_m
+    score = score_row(customer)
+    return score.rfm_r, score.rfm_f, score.rfm_m
+
+
+SCORED = ("rfm_r", "rfm_f", "rfm_m", "rfm_group", "lifecycle_stage")
+
+
+def scored(customer: Customer, columns=SCORED) -> tuple:
+    score = score_row(customer)
+    return tuple(getattr(score, column) for column in columns)
+
+
+def scores_forget() -> None:
+    """As if nobody had been scored yet."""
+    CustomerScore.objects.all().delete()
 
 
 def test_five_customers_with_distinct_values_get_one_score_each():
@@ -59,13 +76,12 @@ def test_all_tied_customers_score_one_on_every_run():
 def test_a_customer_without_a_paid_order_gets_no_score_and_no_group():
     paying(days_ago=1, orders=3, total="300")
     prospect = CustomerFactory(order_count=2, paid_order_count=0, last_paid_at=None)
-    previously_scored = CustomerFactory(rfm_r=5, rfm_f=5, rfm_m=5, rfm_group="important_value")
+    previously_scored = CustomerScoreFactory(rfm_r=5, rfm_f=5, rfm_m=5, rfm_group="important_value").customer
 
     rfm_refresh(now=NOW)
 
     for customer in (prospect, previously_scored):
-        customer.refresh_from_db()
-        assert (customer.rfm_r, customer.rfm_f, customer.rfm_m, customer.rfm_group) == (None, None, None, "")
+        assert scored(customer, SCORED[:4]) == (None, None, None, "")
 
 
 def test_the_groups_split_each_score_at_three():
@@ -74,10 +90,10 @@ def test_the_groups_split_each_score_at_three():
 
     rfm_refresh(now=NOW)
 
-    groups = [Customer.objects.get(pk=c.pk).rfm_group for c in customers + [mixed]]
+    groups = [score_row(c).rfm_group for c in customers + [mixed]]
     assert groups[0] == "general_retain"
     assert groups[-2] == "important_value"
-    assert Customer.objects.get(pk=mixed.pk).rfm_group == "important_develop"
+    assert groups[-1] == "important_develop"
 
 
 def test_threshold_mode_scores_by_the_shop_limits_inclusive():
@@ -106,6 +122,7 @@ def test_merged_away_customers_are_not_scored():
     rfm_refresh(now=NOW)
 
     assert scores(merged) == (None, None, None)
+    assert not CustomerScore.objects.filter(customer=merged).exists()
 
 
 def test_the_combined_nightly_update_gives_the_same_scores_and_stages_as_the_separate_passes():
@@ -114,17 +131,15 @@ def test_the_combined_nightly_update_gives_the_same_scores_and_stages_as_the_sep
 
     customers = [paying(days_ago=d, orders=o, total=t) for d, o, t in
                  [(5, 1, "50"), (40, 2, "300"), (200, 3, "900"), (400, 9, "5000"), (10, 1, "50")]]
-    prospect = CustomerFactory(rfm_r=3, rfm_group="general_keep")
+    prospect = CustomerScoreFactory(rfm_r=3, rfm_group="general_keep").customer
     everyone = [*customers, prospect]
 
     rfm_refresh(now=NOW)
     lifecycle_refresh(now=NOW)
-    separate = [Customer.objects.values_list("rfm_r", "rfm_f", "rfm_m", "rfm_group", "lifecycle_stage").get(pk=c.pk)
-                for c in everyone]
-    Customer.objects.update(rfm_r=None, rfm_f=None, rfm_m=None, rfm_group="", lifecycle_stage="")
+    separate = [scored(c) for c in everyone]
+    scores_forget()
     scores_refresh(now=NOW)
-    combined = [Customer.objects.values_list("rfm_r", "rfm_f", "rfm_m", "rfm_group", "lifecycle_stage").get(pk=c.pk)
-                for c in everyone]
+    combined = [scored(c) for c in everyone]
 
     assert combined == separate
     assert separate[-1] == (None, None, None, "", "prospect")
@@ -138,21 +153,22 @@ def test_the_nightly_recompute_scores_like_rfm_refresh_in_both_modes(mode):
                                         rfm_f_orders=[2, 3, 5, 8], rfm_m_amounts=[200, 500, 1000, 3000])
     customers = [paying(days_ago=d, orders=o, total=t) for d, o, t in
                  [(30, 2, "200"), (5, 1, "50"), (5, 1, "50"), (200, 3, "900"), (400, 9, "5000"), (0, 8, "3000")]]
-    prospect = CustomerFactory(paid_order_count=0, last_paid_at=None, rfm_r=2, rfm_group="general_keep")
-    merged = paying(days_ago=1, orders=9, total="9000", merged_into=customers[0], rfm_r=5, rfm_f=5, rfm_m=5,
-                    rfm_group="important_value")
+    prospect = CustomerScoreFactory(customer__paid_order_count=0, customer__last_paid_at=None, rfm_r=2,
+                                    rfm_group="general_keep").customer
+    merged = paying(days_ago=1, orders=9, total="9000", merged_into=customers[0])
+    CustomerScoreFactory(customer=merged, rfm_r=5, rfm_f=5, rfm_m=5, rfm_group="important_value")
     everyone = [*customers, prospect, merged]
-    columns = ("rfm_r", "rfm_f", "rfm_m", "rfm_group")
+    columns = SCORED[:4]
 
     # When both ways score them
     rfm_refresh(now=NOW)
-    expected = [Customer.objects.values_list(*columns).get(pk=c.pk) for c in everyone]
-    Customer.objects.update(rfm_r=None, rfm_f=None, rfm_m=None, rfm_group="")
-    Customer.objects.filter(pk=merged.pk).update(rfm_r=5, rfm_group="important_value")
+    expected = [scored(c, columns) for c in everyone]
+    scores_forget()
+    CustomerScoreFactory(customer=merged, rfm_r=5, rfm_group="important_value")
     scores_refresh(now=NOW)
 
     # Then the scores are the same, merged-away and prospects unscored
-    assert [Customer.objects.values_list(*columns).get(pk=c.pk) for c in everyone] == expected
+    assert [scored(c, columns) for c in everyone] == expected
     assert expected[-2:] == [(None, None, None, "")] * 2
 
 
@@ -169,33 +185,33 @@ def test_the_nightly_recompute_puts_stage_changes_on_the_timeline_and_writes_not
     written = scores_refresh(now=later)
 
     # Then the stage, its date and the timeline change once
-    customer.refresh_from_db()
+    score = score_row(customer)
     event = TimelineEvent.objects.get(customer=customer, kind="lifecycle_changed")
     assert written == 1
-    assert (customer.lifecycle_stage, customer.lifecycle_changed_at) == ("dormant", later)
+    assert (score.lifecycle_stage, score.lifecycle_changed_at) == ("dormant", later)
     assert event.data == {"from": "active", "to": "dormant"}
     assert scores_refresh(now=later) == 0
     assert TimelineEvent.objects.filter(customer=customer).count() == 1
 
 
 def test_no_vacuum_after_a_small_recompute_or_inside_a_transaction():
-    from customers.segmentation.scores import ANALYZE_AFTER, customers_vacuum_after_recompute
+    from customers.segmentation.scores import ANALYZE_AFTER, scores_vacuum_after_recompute
 
-    assert customers_vacuum_after_recompute(written=ANALYZE_AFTER + 1) is False  # the test runs in a transaction
-    assert customers_vacuum_after_recompute(written=0) is False
+    assert scores_vacuum_after_recompute(written=ANALYZE_AFTER + 1) is False  # the test runs in a transaction
+    assert scores_vacuum_after_recompute(written=0) is False
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_big_recompute_vacuums_the_customers_on_postgresql():
+def test_a_big_recompute_vacuums_the_score_table_on_postgresql():
     from django.db import connection
 
-    from customers.segmentation.scores import ANALYZE_AFTER, customers_vacuum_after_recompute
+    from customers.segmentation.scores import ANALYZE_AFTER, scores_vacuum_after_recompute
 
-    ran = customers_vacuum_after_recompute(written=ANALYZE_AFTER + 1)
+    ran = scores_vacuum_after_recompute(written=ANALYZE_AFTER + 1)
 
     assert ran is (connection.vendor == "postgresql")
     if ran:
         with connection.cursor() as cursor:
             cursor.execute("SELECT last_vacuum IS NOT NULL FROM pg_stat_user_tables WHERE relname = %s",
-                           [Customer._meta.db_table])
+                           [CustomerScore._meta.db_table])
             assert cursor.fetchone() == (True,)

@@ -26,7 +26,7 @@ def test_the_refresh_command_scores_stages_tiers_and_points_everyone():
     call_command("segmentation_refresh", "--nightly", stdout=out)
 
     customer = Customer.objects.get(pk=customer.pk)
-    assert (customer.rfm_r, customer.lifecycle_stage, customer.tier.name) == (1, "new", "普通会员")
+    assert (customer.score.rfm_r, customer.score.lifecycle_stage, customer.tier.name) == (1, "new", "普通会员")
     assert customer.points_balance == PointsEntry.objects.get().delta == 100
     assert "rfm_and_lifecycle: 1" in out.getvalue()
 
@@ -37,8 +37,8 @@ def test_the_refresh_task_limits_stages_to_the_given_customers():
 
     segmentation_refresh_task(customer_ids=[mine.pk])
 
-    assert Customer.objects.get(pk=mine.pk).lifecycle_stage == "new"
-    assert Customer.objects.get(pk=other.pk).lifecycle_stage == ""
+    assert Customer.objects.get(pk=mine.pk).current_score.lifecycle_stage == "new"
+    assert Customer.objects.get(pk=other.pk).current_score.lifecycle_stage == ""
 
 
 def test_the_tier_review_command_reports_how_many_moved_down():

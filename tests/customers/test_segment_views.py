@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from crm.models import AuditEvent
 from customers.models import CustomerTag, PointsEntry, Segment, SegmentationSettings, TimelineEvent
-from tests.factories import CustomerFactory, TagFactory, TierFactory
+from tests.factories import CustomerFactory, CustomerScoreFactory, TagFactory, TierFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +83,8 @@ def test_only_a_manager_exports_members_and_the_export_is_logged_and_neutralised
 
 
 def test_the_rfm_grid_shows_the_eight_groups_with_counts(client_for, staff):
-    CustomerFactory(rfm_group="important_value", rfm_r=5, rfm_f=5, rfm_m=5, total_paid=Decimal("900"))
+    CustomerScoreFactory(rfm_group="important_value", rfm_r=5, rfm_f=5, rfm_m=5,
+                         customer__total_paid=Decimal("900"))
 
     page = client_for(staff).get(reverse("customers:rfm"))
 
