@@ -249,3 +249,7 @@ HUIKE_JOB_ABANDONED_AFTER_SECONDS = env.int("HUIKE_JOB_ABANDONED_AFTER_SECONDS",
 HUIKE_JOB_MAX_CLAIMS = env.int("HUIKE_JOB_MAX_CLAIMS", default=3)
 # A customer export of more rows than this runs as a Job (a file to download from the job page), not in the request.
 HUIKE_EXPORT_IN_REQUEST_MAX_ROWS = env.int("HUIKE_EXPORT_IN_REQUEST_MAX_ROWS", default=20_000)
+
+# Importing: on PostgreSQL a CSV export of at least this many bytes is imported set-based in SQL
+# (customers/importing/staged.py); smaller ones, Excel files and SQLite go row by row. 0 stages every CSV.
+HUIKE_IMPORT_STAGE_MIN_BYTES = env.int("HUIKE_IMPORT_STAGE_MIN_BYTES", default=1 << 20)

@@ -83,6 +83,7 @@ class FileState:
     affected: set = field(default_factory=set)  # customers whose orders/refunds changed in the batches that landed
     contact_changed: set = field(default_factory=set)  # customers whose contact details changed in them
     line_orders: list = field(default_factory=list)  # orders (ids) that got new or changed lines in them
+    figured: set = field(default_factory=set)  # new customers created with their figures (staged_orders)
 
     def warn(self, line: int, column: str, value: str, reason: str) -> None:
         self.summary["warning_count"] += 1
@@ -155,14 +156,16 @@ def finish_file(state: FileState, run: RunState) -> None:
     if state.line_orders:
         run.affected.update(_customers_of_orders(state.line_orders))
     affected = state.affected
+    stale = affected - state.figured  # the figured ones were created with their figures, in this very file
     if affected or state.contact_changed:
-        changed = customer_stats_refresh(customer_ids=sorted(affected)) if affected else []
+        changed = customer_stats_refresh(customer_ids=sorted(stale)) if stale else []
         existing_changed = set(changed) | state.contact_changed
         existing_changed -= run.created_customers | summary["_customers_counted"]
         summary["customers_updated"] += len(existing_changed)
         summary["_customers_counted"].update(existing_changed)
         run.affected.update(affected)
-    _write_timeline(affected, run)
+    run.affected.update(state.figured)
+    _write_timeline(affected | state.figured, run)
 
 
 def _customers_of_orders(order_ids: list[int]) -> set[int]:

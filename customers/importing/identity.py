@@ -21,6 +21,9 @@ phone or region, the import summary lists it under `ambiguous_customers` so staf
 """
 
 import hashlib
+import re
+
+_VIRTUAL_PHONE = re.compile(r"[0-9]{11}-[0-9]{3,4}")
 
 
 def is_masked(value: str) -> bool:
@@ -29,8 +32,7 @@ def is_masked(value: str) -> bool:
 
 def is_virtual_phone(phone: str) -> bool:
     """Taobao's privacy numbers look like `17024562418-2418` (number-extension) and expire after ~15 days."""
-    main, dash, ext = phone.partition("-")
-    return bool(dash) and len(main) == 11 and main.isdigit() and 3 <= len(ext) <= 4 and ext.isdigit()
+    return _VIRTUAL_PHONE.fullmatch(phone) is not None
 
 
 def identity_key(

@@ -215,7 +215,7 @@ def write_orders(c: dict, lines: list[int], state: FileState, run: RunState) -> 
         )
         _upsert_orders(values, update, where, run)
         _upsert_addresses(c, write)
-        _link_orphans()
+        link_orphans()
     finish_batch(affected, summary, run, contact_changed=updated_contact)
 
 
@@ -256,23 +256,31 @@ def _upsert_addresses(c: dict, write: list[int]) -> None:
             entry[-1] = max(entry[-1] or at, at or entry[-1])
     if not found:
         return
-    names = [
-        "customer_id",
-        "fingerprint",
-        "receiver_name",
-        "phone",
-        "province",
-        "city",
-        "district",
-        "detail",
-        "postcode",
-        "first_seen_at",
-        "last_seen_at",
-    ]
     types = {"customer_id": "bigint", "first_seen_at": "local", "last_seen_at": "local"}
     rows = sorted((tuple(v) for v in found.values()), key=lambda r: (r[0], r[1]))
-    sql.stage("stg_addresses", [(n, types.get(n, "text")) for n in names], rows)
-    values = {n: f"s.{n}" for n in names}
+    sql.stage("stg_addresses", [(n, types.get(n, "text")) for n in ADDRESS_COLUMNS], rows)
+    addresses_upsert("stg_addresses s")
+
+
+ADDRESS_COLUMNS = [
+    "customer_id",
+    "fingerprint",
+    "receiver_name",
+    "phone",
+    "province",
+    "city",
+    "district",
+    "detail",
+    "postcode",
+    "first_seen_at",
+    "last_seen_at",
+]
+
+
+def addresses_upsert(source: str) -> None:
+    """Upsert the addresses of `source` (a FROM clause aliased s with ADDRESS_COLUMNS, the sightings as shop-local
+    timestamps): an address seen again keeps its earliest first and latest last sighting, in any file order."""
+    values = {n: f"s.{n}" for n in ADDRESS_COLUMNS}
     values["customer"] = values.pop("customer_id")
     values["first_seen_at"] = sql.local_ts("s.first_seen_at")
     values["last_seen_at"] = sql.local_ts("s.last_seen_at")
@@ -284,9 +292,9 @@ def _upsert_addresses(c: dict, write: list[int]) -> None:
         "CASE WHEN t.last_seen_at IS NULL OR excluded.last_seen_at > t.last_seen_at "
         "THEN excluded.last_seen_at ELSE t.last_seen_at END"
     )
-    sql.upsert(  # an address seen again keeps its earliest first and latest last sighting, in any file order
+    sql.upsert(
         CustomerAddress,
-        source="stg_addresses s",
+        source=source,
         values=values,
         conflict=["customer", "fingerprint"],
         update=[("first_seen_at", earliest), ("last_seen_at", latest)],
@@ -297,7 +305,7 @@ def _upsert_addresses(c: dict, write: list[int]) -> None:
     )
 
 
-def _link_orphans() -> None:
+def link_orphans() -> None:
     """Lines and refunds imported before their order (either file may come first) get linked now."""
     orders, lines, refunds = sql.table(Order), sql.table(OrderLine), sql.table(Refund)
     sql.execute(

@@ -20,7 +20,7 @@ _STATUSES = {
     "交易被淘宝关闭": OrderStatus.CLOSED,
 }
 RANK = {str(status): rank for status, rank in STATUS_RANK.items()}
-_POSTCODE = re.compile(r"\((\d{6})\)$|（(\d{6})）$")
+_POSTCODE = re.compile(r"\((\d{6})\)$|（(\d{6})）$", re.ASCII)
 
 
 def order_status(text: str) -> str:
@@ -48,7 +48,7 @@ def phone_facts(phone: str) -> tuple[bool, bool, str]:
     """(masked, virtual, last four digits) of a phone as exported. The tail of a virtual number is unknown."""
     masked = is_masked(phone)
     virtual = is_virtual_phone(phone)
-    digits = "".join(ch for ch in phone if ch.isdigit()) if not virtual else ""
+    digits = "".join(ch for ch in phone if "0" <= ch <= "9") if not virtual else ""
     tail = digits[-4:] if len(digits) >= 4 and not (masked and phone.endswith("*")) else ""
     return masked, virtual, tail
 

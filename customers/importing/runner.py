@@ -1,5 +1,6 @@
 """The import run: files -> chunks -> clean -> one transaction per batch -> summary."""
 
+import copy
 import logging
 import time
 import uuid
@@ -15,11 +16,15 @@ from . import sql
 from .batches import MAX_LISTED, FileState, RunState, finish_file
 from .cleaning import clean_chunk
 from .columns import LINES, ORDERS, REFUNDS
+from .copying import NotStaged
 from .lines import write_lines
 from .orders import write_orders
 from .reading import CHUNK_ROWS, ExportFile, UnreadableFile
 from .records import prepare_orders
 from .refunds import write_refunds
+from .staged import StagedFailure, stageable, staged_import, timed
+from .staged_lines import write_staged_lines
+from .staged_orders import write_staged_orders
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +100,11 @@ def import_files(paths: Iterable, *, job=None, progress: Progress | None = None,
             summary.update(status="failed", reason="not imported: the import stopped at a database error")
             continue
         state = FileState(name=summary["file"], kind=export.kind, summary=summary, present=set(export.positions))
-        stopped = _import_file(export, state, run, progress, done, total, chunk_rows)
-        failure = _finish_file(state, run)  # also after a failed batch: for the batches that landed
+        stopped = _import_staged(export, state, run, progress, done, total)
+        if stopped is NOT_STAGED:
+            stopped = _import_file(export, state, run, progress, done, total, chunk_rows)
+        with timed(f"finish {state.name}"):
+            failure = _finish_file(state, run)  # also after a failed batch: for the batches that landed
         stopped = stopped or failure
         done += export.size
 
@@ -106,6 +114,35 @@ def import_files(paths: Iterable, *, job=None, progress: Progress | None = None,
     files = [_public(summary) for summary, _ in entries]
     log.info("import %s: %d files, %d rows in %.1fs", run.run_id, len(files), rows, time.monotonic() - started)
     return {"files": files, "status": _overall(files), "run": run.run_id, "customer_ids": sorted(run.affected)}
+
+
+NOT_STAGED = object()
+
+
+def _import_staged(export: ExportFile, state: FileState, run: RunState, progress, done, total):
+    """The set-based path for a big CSV (staged.py). Returns NOT_STAGED when the file is not for it or COPY
+    rejects it (nothing was written: the row-by-row path takes it), else like _import_file."""
+    if not stageable(export):
+        return NOT_STAGED
+    writer = write_staged_orders if export.kind == ORDERS else write_staged_lines
+    saved = copy.deepcopy(state.summary)
+
+    def moved(fraction: float) -> None:
+        if progress:
+            progress(done + int(export.size * fraction), total, state.name)
+
+    try:
+        staged_import(export, state, run, progress=moved, writer=writer)
+    except NotStaged as exc:
+        log.info("%s is read row by row: %s", export.name, exc)
+        state.summary.clear()
+        state.summary.update(saved)
+        return NOT_STAGED
+    except StagedFailure as exc:
+        state.summary.update(status="failed", reason=str(exc))
+        return str(exc)
+    moved(1.0)
+    return None
 
 
 def _import_file(export: ExportFile, state: FileState, run: RunState, progress, done, total, chunk_rows):
@@ -143,7 +180,7 @@ def _cleaned_chunks(export: ExportFile, name: str, chunk_rows: int):
 
 def _finish_file(state: FileState, run: RunState) -> str | None:
     """Customer figures and timeline once per file, in one transaction. Returns a failure reason."""
-    if not (state.affected or state.contact_changed or state.line_orders):
+    if not (state.affected or state.contact_changed or state.line_orders or state.figured):
         return None
     try:
         with transaction.atomic():

@@ -29,9 +29,22 @@ def order_insert_fails_for():
     return install
 
 
+@pytest.fixture(params=["row by row", "staged"])
+def import_path(request, settings, monkeypatch):
+    """Both import paths: row by row in batches of 10, or set-based (staged.py) in slices of 10 lines."""
+    from customers.importing import staged
+
+    staged_path = request.param == "staged"
+    settings.HUIKE_IMPORT_STAGE_MIN_BYTES = 0 if staged_path else 1 << 62
+    monkeypatch.setattr(staged, "SLICE_ROWS", 10)
+    return request.param
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db
-def test_a_database_failure_mid_import_keeps_whole_batches_and_reports_what_landed(tmp_path, order_insert_fails_for):
+def test_a_database_failure_mid_import_keeps_whole_batches_and_reports_what_landed(
+    tmp_path, order_insert_fails_for, import_path
+):
     # Given 30 orders of 30 buyers, read in batches of 10, and a database that fails on the 15th order
     rows = [order_row(订单编号=f'="{5000000000000000000 + n}"', 买家会员名=f"tb_{n}") for n in range(30)]
     path = write_export(tmp_path / "ExportOrderList.csv", ORDER_HEADER, rows)

@@ -1,0 +1,326 @@
+"""The set-based import of a big CSV 订单报表 or 宝贝报表 on PostgreSQL: the file is COPYed as it is, cleaned,
+checked and derived in SQL, and written with one INSERT … SELECT … ON CONFLICT per table per slice of rows.
+
+Why: the row-by-row path (reading.py → cleaning.py → a Python pass per batch) spends most of its time on Python
+calls per cell; here PostgreSQL parses, cleans and writes, and Python only steers (bench/README.md has figures).
+The rules are those of the row-by-row path (sqlclean.py mirrors cleaning.py; the few rows that need its
+finer rules are handed to it), and tests/customers/test_import_staged.py imports files both ways and compares.
+
+Steps, each over the whole file: raw (copying.py) → base (stripped, unwrapped text per field) → clean (typed
+values, derived columns, the reason of each bad cell) → errors and blank rows reported → the kind's own writer
+(staged_orders.py, staged_lines.py). Work tables are UNLOGGED (no WAL: they are rebuilt, not recovered) and
+dropped at the end, whatever happens.
+"""
+
+import logging
+import re
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import DatabaseError, OperationalError, connection, transaction
+
+from . import sqlclean
+from .batches import MAX_LISTED, FileState
+from .columns import FIELDS, Field
+from .copying import NotStaged, raw_table_create, raw_table_drop
+from .reading import ExportFile
+
+log = logging.getLogger(__name__)
+
+DEADLOCK_RETRIES = 3
+SLICE_ROWS = 250_000  # rows per write transaction: progress moves, and a failure loses one slice at most
+
+
+class StagedFailure(Exception):
+    """The database failed while writing; the message is the summary's reason."""
+
+
+@dataclass
+class Staging:
+    """The work tables of one staged file and what the steps learned about it."""
+
+    export: ExportFile
+    state: FileState
+    prefix: str
+    progress: object = None  # callable(fraction of the file done)
+    tables: list = field(default_factory=list)
+    fields: list = field(default_factory=list)  # the kind's fields this layout has
+    width: int = 0
+    raw: str = ""
+    clean: str = ""
+    reasons: list = field(default_factory=list)  # (field, 0: type or required / 1: length, SQL) per e<n> column
+    blank_rows: int = 0
+
+    def table(self, role: str) -> str:
+        name = f"{self.prefix}_{role}"
+        self.tables.append(name)
+        return name
+
+    def moved(self, fraction: float) -> None:
+        if self.progress:
+            self.progress(fraction)
+
+
+def stageable(export: ExportFile) -> bool:
+    """Whether this file takes the set-based path: a CSV of orders or lines on PostgreSQL of at least
+    settings.HUIKE_IMPORT_STAGE_MIN_BYTES (below, the row-by-row path is as fast), with every required column
+    (a file without one is reported row by row by the other path)."""
+    if connection.vendor != "postgresql" or export.format != "csv" or export.kind not in ("orders", "lines"):
+        return False
+    if export.size < settings.HUIKE_IMPORT_STAGE_MIN_BYTES:
+        return False
+    return all(f.name in export.positions for f in FIELDS[export.kind] if f.required)
+
+
+def staged_import(export: ExportFile, state: FileState, run, *, progress=None, writer) -> None:
+    """Import one file set-based. Raises NotStaged before anything is written when COPY rejects the file (the
+    caller then reads it row by row), StagedFailure when the database fails while writing."""
+    prefix = "huike_import_" + re.sub(r"[^a-z0-9]", "", f"{run.run_id}_{id(state)}".lower())
+    staging = Staging(export, state, prefix, progress)
+    # The statements here are huge expression trees over a million rows: JIT would compile them for seconds
+    # (measured: 10 s of 12 for 50,000 rows) to save far less.
+    _execute("SET jit = off")
+    try:
+        started = time.monotonic()
+        staging.raw = staging.table("raw")
+        raw = raw_table_create(export, staging.raw)
+        staging.width = raw.width
+        state.summary["skipped"] += raw.skipped
+        staging.moved(0.3)
+        sqlclean.functions_create()
+        staging.fields = [f for f in FIELDS[export.kind] if f.name in export.positions]
+        _clean_table_create(staging)
+        _report_rows(staging)
+        staging.moved(0.45)
+        log.info("staged %s: copied and cleaned in %.1fs", export.name, time.monotonic() - started)
+        writer(staging, run)
+    finally:
+        _execute("RESET jit")
+        for name in staging.tables:
+            try:
+                raw_table_drop(name)
+            except DatabaseError:  # an aborted transaction (tests) drops them itself
+                log.warning("could not drop the work table %s", name)
+
+
+# --- clean ---------------------------------------------------------------------------------------------------------
+
+
+def raw_columns(staging: Staging, f: Field) -> list[str]:
+    return [f"r.c{p}" for p in staging.export.positions[f.name]]
+
+
+def _clean_table_create(staging: Staging) -> None:
+    """raw → clean: per field its typed value and the reason of its problem (columns e0, e1 …); `bad` rows have
+    one; `extra` rows have more fields than the header; all-blank rows are left out and counted as skipped.
+    Rows that are plain and canonical already (nearly all) take one cheap pass, the others the full rules."""
+    width = len(staging.export.headers)
+    values, staging.reasons = _values_and_reasons(staging)
+    staging.clean = staging.table("clean")
+    _fast_rows_create(staging, extra_column=width if staging.width > width else None)
+    pending = f"(SELECT line FROM {staging.clean} WHERE pending)"
+    log.debug("%s rows need the full cleaning rules", _scalar(f"SELECT count(*) FROM {pending} p"))
+    _slow_rows_insert(staging, values, pending)
+    _execute(f"DELETE FROM {staging.clean} WHERE pending")
+    _execute(f"ANALYZE {staging.clean} (line, bad, extra)")
+
+
+def _values_and_reasons(staging: Staging) -> tuple[list[str], list[tuple]]:
+    """The full rules: per field of the kind its cleaned value, and the (field, kind, SQL) of its reasons; over
+    the columns of _slow_rows_insert's third step (base text, and k_<field> for the fast checks)."""
+    values, reasons = [], []
+    for f in FIELDS[staging.export.kind]:
+        if f not in staging.fields:  # a column this layout lacks: empty, as clean_chunk fills it
+            empty = "NULL::integer" if f.type == "int" else "NULL::text" if f.type in ("money", "datetime") else "''"
+            values.append(f"{empty} AS {f.name}")
+            continue
+        k = f"k_{f.name}" if sqlclean.fast_check(f, f.name) else None
+        cleaned = sqlclean.value(f, f.name, k)
+        values.append(f"{cleaned} AS {f.name}")
+        for kind, expr in enumerate((sqlclean.reason(f, f.name, k, cleaned), sqlclean.length_reason(f, cleaned))):
+            if expr:
+                reasons.append((f, kind, expr))
+    return values, reasons
+
+
+def _blank(staging: Staging) -> str:
+    everything = " || ".join(f"coalesce(r.c{i}, '')" for i in range(staging.width))
+    return f"({sqlclean.stripped('coalesce(r.c0, chr(32))')} = '' AND {sqlclean.stripped(everything)} = '')"
+
+
+def _slow_rows_insert(staging: Staging, values: list[str], pending: str) -> None:
+    """The pending rows, by the full rules of cleaning.py, in nested steps (each an OFFSET 0 subquery, so that
+    no expression is worked out twice): strip; unwrap and empty; the fast check of each typed value; values and
+    reasons. Blank rows are counted, not kept."""
+    width = len(staging.export.headers)
+    extra = f"({sqlclean.stripped(f'coalesce(r.c{width}, chr(32))')} <> '')" if staging.width > width else "false"
+    names = [f.name for f in staging.fields]
+    stripped = ", ".join(
+        f"{sqlclean.base_stripped(sqlclean.picked(raw_columns(staging, f)))} AS {f.name}" for f in staging.fields
+    )
+    used = sorted({p for f in staging.fields for p in staging.export.positions[f.name]})
+    joined = " || ".join(f"coalesce(r.c{p}, '')" for p in used)
+    blank = _blank(staging)
+    level0 = (
+        f"SELECT r.line, {extra} AS extra, {joined} AS joined, {stripped} FROM {staging.raw} r "
+        f"WHERE r.line IN {pending} AND NOT {blank} OFFSET 0"
+    )
+    flagged = f"SELECT l0.*, {sqlclean.special(['l0.joined'])} AS special FROM ({level0}) l0 OFFSET 0"
+    level1 = (
+        "SELECT line, extra, "
+        + ", ".join(f"CASE WHEN special THEN {sqlclean.unwrapped(n)} ELSE {n} END AS {n}" for n in names)
+        + f" FROM ({flagged}) l0 OFFSET 0"
+    )
+    checks = [(f, sqlclean.fast_check(f, f.name)) for f in staging.fields]
+    fast = ", ".join(f"{check} AS k_{f.name}" for f, check in checks if check)
+    level2 = f"SELECT l1.*{', ' + fast if fast else ''} FROM ({level1}) l1 OFFSET 0"
+    reasons = [f"{expr} AS e{n}" for n, (_, _, expr) in enumerate(staging.reasons)]
+    level3 = f"SELECT line, extra, {', '.join(values + reasons)} FROM ({level2}) l2 OFFSET 0"
+    bad = " OR ".join(f"e{n} IS NOT NULL" for n in range(len(staging.reasons))) or "false"
+    _execute(f"INSERT INTO {staging.clean} SELECT l3.*, ({bad}) AS bad, false AS pending FROM ({level3}) l3")
+    staging.blank_rows = _scalar(f"SELECT count(*) FROM {staging.raw} r WHERE r.line IN {pending} AND {blank}")
+
+
+def _fast_rows_create(staging: Staging, *, extra_column: int | None) -> None:
+    """The clean table with every row: the fast ones (sqlclean.fast_row) cleaned, the others `pending` (their
+    values here are meaningless: the slow cleaning replaces them). One flat SELECT, so that PostgreSQL can
+    share it out among parallel workers."""
+    picked = {}
+    for f in staging.fields:
+        first, *rest = [f"coalesce(r.c{p}, '')" for p in staging.export.positions[f.name]]
+        expr = first
+        for other in rest:  # no spaces at the ends in a fast row: blank means empty
+            expr = f"(CASE WHEN {expr} <> '' THEN {expr} ELSE {other} END)"
+        picked[f.name] = expr
+    aliases: dict[str, list[str]] = {}
+    for f in staging.fields:
+        aliases[f.name] = [f"coalesce(r.c{p}, '')" for p in staging.export.positions[f.name][1:]]
+    test = sqlclean.fast_row(staging.fields, picked, aliases)
+    if extra_column is not None:
+        test = f"coalesce(r.c{extra_column}, '') = '' AND {test}"
+    columns = []
+    for f in FIELDS[staging.export.kind]:
+        if f in staging.fields:
+            columns.append(f"{sqlclean.fast_value(f, picked[f.name])} AS {f.name}")
+        else:
+            empty = "NULL::integer" if f.type == "int" else "NULL::text" if f.type in ("money", "datetime") else "''"
+            columns.append(f"{empty} AS {f.name}")
+    columns += [f"NULL::text AS e{n}" for n in range(len(staging.reasons))]
+    _execute(
+        f"CREATE UNLOGGED TABLE {staging.clean} AS SELECT r.line, false AS extra, {', '.join(columns)}, "
+        f"false AS bad, NOT ({test}) AS pending FROM {staging.raw} r"
+    )
+
+
+def _report_rows(staging: Staging) -> None:
+    """Counts, structural errors (more fields than the header) and cell errors, as the row-by-row path words
+    them: sorted by line, then by the field's place in the layout."""
+    summary = staging.state.summary
+    summary["skipped"] += staging.blank_rows
+    summary["rows"] += _scalar(f"SELECT count(*) FROM {staging.clean}")
+    width = len(staging.export.headers)
+    headers = {f.name: staging.export.headers[staging.export.positions[f.name][0]] for f in staging.fields}
+    parts = [
+        f"SELECT line, -1 AS ord, '' AS col, '' AS val, 'the row has {staging.width} fields, the header has {width}' "
+        f"AS reason FROM {staging.clean} WHERE extra"
+    ]
+    for n, (f, kind, _) in enumerate(staging.reasons):
+        if kind == 0:  # the type's (or required's) reason: the raw text, stripped, as the file has it
+            shown = sqlclean.raw_shown(sqlclean.picked(raw_columns(staging, f)))
+            value = f"CASE WHEN c.e{n} = '{sqlclean.REASONS['required']}' THEN '' ELSE {shown} END"
+        else:  # too long: the start of the cleaned value
+            value = f"left(c.{f.name}::text, 60)"
+        column = headers[f.name].replace("'", "''")
+        order = FIELDS[staging.export.kind].index(f) * 2 + kind
+        parts.append(
+            f"SELECT c.line, {order}, '{column}', {value}, c.e{n} FROM {staging.clean} c JOIN {staging.raw} r "
+            f"ON r.line = c.line WHERE c.bad AND NOT c.extra AND c.e{n} IS NOT NULL"
+        )
+    union = " UNION ALL ".join(parts)
+    count = _scalar(f"SELECT count(*) FROM {staging.clean} WHERE bad OR extra")
+    if not count:
+        return
+    summary["error_count"] += _scalar(f"SELECT count(*) FROM ({union}) e")
+    room = MAX_LISTED - len(summary["errors"])
+    if room > 0:
+        with connection.cursor() as cursor:
+            # Structural errors first, as the row-by-row path lists them (per chunk), then by line and column.
+            cursor.execute(f"SELECT line, col, val, reason FROM ({union}) e ORDER BY ord >= 0, line, ord LIMIT {room}")
+            summary["errors"].extend(
+                {"file": staging.state.name, "line": line, "column": col, "value": val, "reason": reason}
+                for line, col, val, reason in cursor.fetchall()
+            )
+
+
+# --- shared helpers ------------------------------------------------------------------------------------------------
+
+
+def good_rows(staging: Staging, alias: str = "c") -> str:
+    return f"NOT {alias}.bad AND NOT {alias}.extra"
+
+
+@contextmanager
+def timed(label: str):
+    """Log how long a step took (debug level: bench/README.md's profiles come from these)."""
+    started = time.monotonic()
+    yield
+    log.debug("%.2fs %s", time.monotonic() - started, label)
+
+
+def in_transaction(work, *, lines: tuple[int, int]) -> None:
+    """Run `work()` in one transaction, retried on a deadlock with a concurrent import; a database failure
+    becomes StagedFailure with the row-by-row path's wording."""
+    for attempt in range(DEADLOCK_RETRIES + 1):
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL work_mem = '256MB'")
+                    cursor.execute("SET LOCAL jit = off")
+                with timed(f"transaction {getattr(work, '__name__', '')} {lines}"):
+                    work()
+            return
+        except OperationalError as exc:
+            if "deadlock" in str(exc).lower() and attempt < DEADLOCK_RETRIES:
+                time.sleep(0.2 * (attempt + 1))
+                continue
+            raise StagedFailure(_failure(exc, lines)) from exc
+        except DatabaseError as exc:
+            raise StagedFailure(_failure(exc, lines)) from exc
+
+
+def _failure(exc: Exception, lines: tuple[int, int]) -> str:
+    log.exception("staged import write failed")
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"database error in the rows from line {lines[0]} to {lines[1]} (nothing of them was saved): {first}"
+
+
+def slices(staging: Staging, source: str) -> list[tuple[int, int]]:
+    """Line ranges of about SLICE_ROWS rows of `source` (a query with a `line` column)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT min(line), max(line) FROM (SELECT line, (row_number() OVER (ORDER BY line) - 1) / {SLICE_ROWS} "
+            f"AS part FROM ({source}) s) x GROUP BY part ORDER BY part"
+        )
+        return cursor.fetchall()
+
+
+def _execute(statement: str, params=None) -> int:
+    started = time.monotonic()
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        log.debug("%.2fs %s", time.monotonic() - started, " ".join(statement.split())[:100])
+        return cursor.rowcount
+
+
+def _scalar(statement: str, params=None):
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.fetchone()[0]
+
+
+execute, scalar = _execute, _scalar
+
+__all__ = ["NotStaged", "StagedFailure", "execute", "good_rows", "in_transaction", "scalar", "slices", "stageable",
+           "staged_import"]

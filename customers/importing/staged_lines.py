@@ -1,0 +1,177 @@
+"""The set-based writer of a staged 宝贝报表 (see staged.py), with the rules of lines.write_lines: the line key
+(子订单编号, or the order number and the line's place in its order in this file), the product, the content hash,
+a line given twice in the file (the later row wins; different content is reported), products created, lines
+written only when new or changed, orphans (lines of orders not imported yet) counted."""
+
+from django.db import connection
+
+from customers.models import Order, OrderLine, Product
+
+from . import sql
+from .batches import RunState
+from .columns import FIELDS, LINES
+from .records import LINE_HASHED
+from .refunds import refund_lines_link
+from .staged import Staging, execute, good_rows, in_transaction, scalar, slices
+
+
+def write_staged_lines(staging: Staging, run: RunState) -> None:
+    summary = staging.state.summary
+    ready = _ready_create(staging)
+    dropped = _duplicates_resolve(staging, ready)
+    winners = f"(SELECT r.* FROM {ready} r WHERE r.line NOT IN (SELECT line FROM {dropped}))"
+    summary["products_created"] += _products_create(winners, lines=_span(ready))
+    compared = _compare(staging, winners)
+    counts = dict(_fetch(f"SELECT change, count(*) FROM {compared} GROUP BY change"))
+    summary["lines_created"] += counts.get("new", 0)
+    summary["lines_updated"] += counts.get("changed", 0)
+    summary["lines_unchanged"] += counts.get("same", 0)
+    staging.moved(0.55)
+    written = f"(SELECT r.* FROM {ready} r JOIN {compared} k ON k.line = r.line AND k.change <> 'same')"
+    if counts.get("new") or counts.get("changed"):
+        parts = slices(staging, f"SELECT line FROM {compared} WHERE change <> 'same'")
+        for n, (low, high) in enumerate(parts, 1):
+            in_transaction(lambda low=low, high=high: _lines_write(written, low, high), lines=(low, high))
+            staging.moved(0.55 + 0.4 * n / len(parts))
+        summary["orphans"] += scalar(
+            f"SELECT count(*) FROM {written} w WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {sql.table(Order)} o WHERE o.order_no = w.order_no)"
+        )
+        # Their buyers bought something new: the segmentation after the import must see it (auto-tags, products).
+        run.affected.update(
+            cid
+            for (cid,) in _fetch(
+                f"SELECT DISTINCT o.customer_id FROM {sql.table(Order)} o WHERE o.customer_id IS NOT NULL "
+                f"AND o.order_no IN (SELECT order_no FROM {written} w)"
+            )
+        )
+        in_transaction(lambda: refund_lines_link(ready), lines=_span(ready))
+    summary["landed_through_line"] = scalar(f"SELECT coalesce(max(line), 0) FROM {staging.clean}")
+
+
+def _ready_create(staging: Staging) -> str:
+    """The good rows with their line key, product key and content hash (records.LINE_HASHED, as Python spells
+    each value)."""
+    ready = staging.table("ready")
+    hashed = ", ".join(f"coalesce(x.{n}::text, 'None')" for n in LINE_HASHED)
+    execute(
+        f"""
+        CREATE UNLOGGED TABLE {ready} AS
+        SELECT x.*, md5(concat_ws(E'\\x1f', {hashed})) AS content_hash FROM (
+            SELECT c.*,
+                   CASE WHEN c.line_no <> '' THEN c.line_no ELSE c.order_no || ':' || k.place END AS line_key,
+                   CASE WHEN c.merchant_code <> '' THEN left(c.merchant_code, 200)
+                        WHEN c.title <> '' THEN left('title:' || c.title, 200) ELSE '' END AS product_key
+              FROM (SELECT line, {', '.join(f.name for f in FIELDS[LINES])} FROM {staging.clean} c
+                     WHERE {good_rows(staging)}) c
+              LEFT JOIN (SELECT line, row_number() OVER (PARTITION BY order_no ORDER BY line) AS place
+                           FROM {staging.clean} c WHERE {good_rows(staging)} AND c.line_no = '') k
+                ON k.line = c.line
+        ) x
+        """
+    )
+    execute(f"ANALYZE {ready}")
+    return ready
+
+
+def _duplicates_resolve(staging: Staging, ready: str) -> str:
+    """A line key given more than once: the later row wins; each row that differs from the one before it is
+    reported, each that repeats it is a duplicate (lines.write_lines). Returns the table of the lines left out."""
+    state = staging.state
+    dropped = staging.table("dropped")
+    execute(f"CREATE UNLOGGED TABLE {dropped} (line integer PRIMARY KEY)")
+    rows = _fetch(
+        f"SELECT line_key, line, content_hash FROM {ready} WHERE line_key IN "
+        f"(SELECT line_key FROM {ready} GROUP BY line_key HAVING count(*) > 1) ORDER BY line_key, line"
+    )
+    if not rows:
+        return dropped
+    losers, warnings = [], []
+    for i, (key, line, digest) in enumerate(rows):
+        before = rows[i - 1] if i and rows[i - 1][0] == key else None
+        if before is None:
+            continue
+        losers.append(before[1])
+        if before[2] != digest:
+            warnings.append((line, key))
+        else:
+            state.summary["duplicates"] += 1
+    for line, key in sorted(warnings):
+        state.warn(line, "子订单编号", key, f"line {key} appears twice in this file; the later row wins")
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {dropped} FROM STDIN") as copy:
+        for line in losers:
+            copy.write_row((line,))
+    return dropped
+
+
+def _products_create(winners: str, *, lines) -> int:
+    """Products not known yet, each with the code and title of its first line (in line-key order)."""
+    created: list = []
+
+    def work():
+        created.extend(
+            sql.upsert(
+                Product,
+                source=(
+                    f"(SELECT DISTINCT ON (w.product_key) w.product_key AS key, w.merchant_code, left(w.title, 255) "
+                    f"AS title FROM {winners} w WHERE w.product_key <> '' "
+                    f"ORDER BY w.product_key, w.line_key COLLATE \"C\") s"
+                ),
+                values={"key": "s.key", "merchant_code": "s.merchant_code", "title": "s.title"},
+                conflict=["key"],
+                update=None,
+                order_by="s.key",
+                returning="1",
+            )
+        )
+
+    in_transaction(work, lines=lines)
+    return len(created)
+
+
+def _compare(staging: Staging, winners: str) -> str:
+    """(line, change): new, changed or same, against the lines the database holds."""
+    compared = staging.table("compared")
+    execute(
+        f"CREATE UNLOGGED TABLE {compared} AS SELECT w.line, CASE WHEN t.id IS NULL THEN 'new' "
+        f"WHEN t.content_hash = w.content_hash THEN 'same' ELSE 'changed' END AS change "
+        f"FROM {winners} w LEFT JOIN {sql.table(OrderLine)} t ON t.line_key = w.line_key"
+    )
+    execute(f"ANALYZE {compared}")
+    return compared
+
+
+def _lines_write(written: str, low: int, high: int) -> None:
+    columns = ["line_key", "order_no", "title", "merchant_code", "sku_properties", "package_info", "external_code",
+               "list_price", "quantity", "paid_amount", "status_text", "refund_status", "refund_amount", "remark",
+               "content_hash"]
+    values = {name: f"s.{name}" for name in columns}
+    for name in ("list_price", "paid_amount", "refund_amount"):
+        values[name] = f"s.{name}::numeric"
+    values["order"] = "o.id"
+    values["product"] = "p.id"
+    sql.upsert(
+        OrderLine,
+        source=(
+            f"(SELECT * FROM {written} w WHERE w.line BETWEEN {low} AND {high}) s "
+            f"LEFT JOIN {sql.table(Order)} o ON o.order_no = s.order_no "
+            f"LEFT JOIN {sql.table(Product)} p ON p.key = s.product_key"
+        ),
+        values=values,
+        conflict=["line_key"],
+        update=[n for n in values if n != "line_key"],
+        where="t.content_hash IS DISTINCT FROM excluded.content_hash",
+        order_by="s.line_key",
+    )
+
+
+def _span(ready: str) -> tuple[int, int]:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT coalesce(min(line), 0), coalesce(max(line), 0) FROM {ready}")
+        return cursor.fetchone()
+
+
+def _fetch(statement: str) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(statement)
+        return cursor.fetchall()

@@ -1,0 +1,465 @@
+"""The set-based writer of a staged 订单报表 (see staged.py): derive, de-duplicate, sort into lanes, write.
+
+Every order row goes one of three ways:
+- new: an order number the database does not have, of a buyer it does not have either (or of no buyer): the
+  bulk of a first import. Customers, orders and addresses are written set-based; a new customer is created with
+  the details of its latest order and its figures already computed, so it is written once, not twice.
+- unchanged: the database has the order with this very content and buyer: the bulk of a re-import. Counted.
+- the rest (changed orders, new orders of known buyers): the row-by-row writer (orders.write_orders), in batches,
+  which owns the finer rules (status precedence, columns an older layout lacks, masked values over unmasked ones,
+  contact details merged into a known customer).
+"""
+
+from django.db import DatabaseError, connection, transaction
+
+from customers.models import Customer, Order, Refund
+from customers.stats import PAID_STATUSES
+
+from . import sql, sqlclean
+from .batches import FileState, RunState
+from .buyers import ambiguous_report
+from .columns import FIELDS, ORDERS
+from .identity import identity_key
+from .orders import ORDER_COLUMNS, _rank_sql, addresses_upsert, link_orphans
+from .records import _STATUSES, ORDER_HASHED, RANK, prepare_orders
+from .staged import StagedFailure, Staging, execute, good_rows, in_transaction, scalar, slices, timed
+
+PYTHON_BATCH = 50_000
+VIRTUAL_PHONE = r"^[0-9]{11}-[0-9]{3,4}$"
+_WS = sqlclean.WHITESPACE.replace("'", "''")
+
+
+def write_staged_orders(staging: Staging, run: RunState) -> None:
+    state = staging.state
+    with timed("derive"):
+        ready = _ready_create(staging)
+    orders = f"{ready} o"
+    dropped = _duplicates_resolve(staging, orders, ready)
+    lanes = _lanes_create(staging, orders, dropped)
+    counts = dict(_fetch(f"SELECT lane, count(*) FROM {lanes} GROUP BY lane"))
+    state.summary["orders_unchanged"] += counts.get("b", 0)
+    staging.moved(0.55)
+    if counts.get("a"):
+        _new_orders_write(staging, run, orders, lanes)
+    staging.moved(0.85)
+    if counts.get("c"):
+        before = set(state.affected)
+        _rest_write(staging, run, lanes)
+        state.figured -= state.affected - before  # the row-by-row writer gave them more orders: recompute
+    state.summary["landed_through_line"] = scalar(f"SELECT coalesce(max(line), 0) FROM {staging.clean}")
+
+
+# --- derive --------------------------------------------------------------------------------------------------------
+
+
+def _ready_create(staging: Staging) -> str:
+    """The good rows with the derived columns of records.prepare_orders (status, phone, address parts, tracking
+    number without `No:`), their identity key and ORDER_HASHED content hash: one flat pass (parallel workers
+    can share it), the address parts from a table of the file's distinct addresses (a buyer's orders repeat
+    theirs: each is split once)."""
+    addresses = _addresses_parse(staging)
+    statuses = " ".join(f"WHEN '{text}' THEN '{status}'" for text, status in _STATUSES.items())
+    derived = {
+        "status": f"(CASE replace(replace(c.status_text, ',', '，'), ' ', '') {statuses} ELSE 'other' END)",
+        "receiver_phone": "(CASE WHEN c.mobile <> '' THEN c.mobile ELSE c.telephone END)",
+        "tracking_no": f"(CASE WHEN c.tracking_no LIKE 'No:%' THEN {sqlclean.stripped('substr(c.tracking_no, 4)')} "
+        "ELSE c.tracking_no END)",
+        **{name: f"coalesce(a.{name}, '')" for name in ("province", "city", "district", "detail", "postcode")},
+    }
+    derived["detail"] = "coalesce(a.detail, c.receiver_address)"
+    phone = derived["receiver_phone"]
+    stable_phone = f"(CASE WHEN {phone} ~ '{VIRTUAL_PHONE}' THEN '' ELSE {phone} END)"
+    parts = [
+        "c.buyer_nick", "c.display_nick", "c.receiver_name", stable_phone,
+        derived["province"], derived["city"], derived["district"],
+    ]
+    nick_key = "(CASE WHEN c.buyer_nick <> '' AND strpos(c.buyer_nick, '*') = 0 THEN 'nick:' || c.buyer_nick END)"
+    nobody = f"(c.buyer_nick = '' AND c.display_nick = '' AND c.receiver_name = '' AND {stable_phone} = '')"
+    joins = f"LEFT JOIN {addresses} a ON a.address = c.receiver_address"
+    if _sha1_in_sql():
+        fallback = f"'fb:' || encode(digest(concat_ws(E'\\x1f', {', '.join(parts)}), 'sha1'), 'hex')"
+        identity = f"coalesce({nick_key}, CASE WHEN NOT {nobody} THEN {fallback} END)"
+    else:
+        fallback_table = _fallback_keys_create(staging, joins, parts, nick_key)
+        joins += f" LEFT JOIN {fallback_table} f ON f.digest = md5(concat_ws(E'\\x1f', {', '.join(parts)}))"
+        identity = f"coalesce({nick_key}, f.identity_key)"
+    fields = [f.name for f in FIELDS[ORDERS]]
+    values = {name: derived.get(name, f"c.{name}") for name in [*fields, *derived]}
+    values["identity_key"] = identity
+    hashed = ", ".join(f"coalesce(({values[name]})::text, 'None')" for name in ORDER_HASHED)
+    ready = staging.table("ready")
+    execute(
+        f"CREATE UNLOGGED TABLE {ready} AS SELECT c.line, "
+        f"{', '.join(f'{expr} AS {name}' for name, expr in values.items())}, "
+        f"md5(concat_ws(E'\\x1f', {hashed})) AS content_hash "
+        f"FROM {staging.clean} c {joins} WHERE {good_rows(staging)}"
+    )
+    execute(f"ANALYZE {ready} (line, order_no, identity_key)")
+    return ready
+
+
+def _addresses_parse(staging: Staging) -> str:
+    """records.parse_address of each distinct 收货地址: `省 市 区 详细地址(邮编)`, `(000000)` for no postcode."""
+    table = staging.table("addresses")
+    address = "d.address"
+    tail = f"right({address}, 8)"
+    has_postcode = f"({tail} ~ '^(\\([0-9]{{6}}\\)|（[0-9]{{6}}）)$')"
+    body = f"(CASE WHEN {has_postcode} THEN rtrim(left({address}, -8), '{_WS}') ELSE {address} END)"
+    postcode = f"(CASE WHEN {has_postcode} AND substr({tail}, 2, 6) <> '000000' THEN substr({tail}, 2, 6) ELSE '' END)"
+    split = (
+        f"SELECT e.address, e.postcode, e.body, string_to_array(e.body, ' ') AS parts FROM ("
+        f"SELECT {address}, {body} AS body, {postcode} AS postcode FROM "
+        f"(SELECT DISTINCT receiver_address AS address FROM {staging.clean} c WHERE {good_rows(staging)}) d "
+        "OFFSET 0) e OFFSET 0"
+    )
+    four = "cardinality(s.parts) >= 4"
+    execute(
+        f"CREATE UNLOGGED TABLE {table} AS SELECT s.address, s.postcode, "
+        f"CASE WHEN {four} THEN left(s.parts[1], 20) ELSE '' END AS province, "
+        f"CASE WHEN {four} THEN left(s.parts[2], 30) ELSE '' END AS city, "
+        f"CASE WHEN {four} THEN left(s.parts[3], 30) ELSE '' END AS district, "
+        f"CASE WHEN {four} THEN left(btrim(array_to_string(s.parts[4:], ' '), '{_WS}'), 255) ELSE s.body END AS detail "
+        f"FROM ({split}) s"
+    )
+    execute(f"ANALYZE {table}")
+    return table
+
+
+def _sha1_in_sql() -> bool:
+    """Whether pgcrypto's digest() is there (created if we may): identity keys of masked buyers are SHA-1
+    (identity.py). Without it they are worked out in Python, one per distinct buyer. Asked every time: the
+    extension may come and go with a transaction (tests)."""
+    if scalar("SELECT count(*) FROM pg_extension WHERE extname = 'pgcrypto'"):
+        return True
+    try:
+        with transaction.atomic():
+            execute("CREATE EXTENSION IF NOT EXISTS pgcrypto")
+        return True
+    except DatabaseError:
+        return False
+
+
+def _fallback_keys_create(staging: Staging, joins: str, parts: list[str], nick_key: str) -> str:
+    """Without pgcrypto: identity.identity_key() of each distinct masked buyer, in Python, staged as
+    md5(parts) → key."""
+    table = staging.table("fallback")
+    execute(f"CREATE UNLOGGED TABLE {table} (digest text PRIMARY KEY, identity_key text)")
+    rows = _fetch(
+        f"SELECT DISTINCT md5(concat_ws(E'\\x1f', {', '.join(parts)})), ARRAY[{', '.join(parts)}] "
+        f"FROM {staging.clean} c {joins} WHERE {good_rows(staging)} AND {nick_key} IS NULL"
+    )
+    if rows:
+        names = ("buyer_nick", "display_nick", "receiver_name", "phone", "province", "city", "district")
+        with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} FROM STDIN") as copy:
+            for digest, values in rows:
+                copy.write_row((digest, identity_key(**dict(zip(names, values, strict=True)))))
+        execute(f"ANALYZE {table}")
+    return table
+
+
+# --- de-duplicate and sort into lanes ------------------------------------------------------------------------------
+
+
+def _duplicates_resolve(staging: Staging, orders: str, ready: str) -> str:
+    """Order numbers the file has more than once, resolved as orders._dedupe_orders does, row after row: the same
+    content again is a duplicate; different content is reported, and the more advanced status (then the later
+    row) wins. Returns the table of the lines left out."""
+    state = staging.state
+    dropped = staging.table("dropped")
+    execute(f"CREATE UNLOGGED TABLE {dropped} (line integer PRIMARY KEY)")
+    rows = _fetch(
+        f"SELECT o.order_no, o.line, o.content_hash, o.status FROM {orders} "
+        f"WHERE o.order_no IN (SELECT order_no FROM {ready} GROUP BY order_no "
+        "HAVING count(*) > 1) ORDER BY o.order_no, o.line"
+    )
+    if not rows:
+        return dropped
+    losers, warnings = [], []
+    winner = None
+    for no, line, digest, status in rows:
+        if winner is None or winner[0] != no:
+            winner = (no, line, digest, status)
+            continue
+        if winner[2][:12] == digest[:12]:  # the row-by-row path compares 48-bit hash prefixes
+            state.summary["duplicates"] += 1
+            losers.append(line)
+            continue
+        new_wins = RANK[status] >= RANK[winner[3]]
+        kept = status if new_wins else winner[3]
+        reason = f"order {no} appears again with different content (first at line {winner[1]}); kept: {kept}"
+        warnings.append((line, no, reason))
+        if new_wins:
+            losers.append(winner[1])
+            winner = (no, line, digest, status)
+        else:
+            losers.append(line)
+    for line, no, reason in sorted(warnings):
+        state.warn(line, "订单编号", no, reason)
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {dropped} FROM STDIN") as copy:
+        for line in losers:
+            copy.write_row((line,))
+    return dropped
+
+
+def _lanes_create(staging: Staging, orders: str, dropped: str) -> str:
+    """(line, lane): a new (order and buyer both new), b unchanged, c the rest (see the module's docstring)."""
+    lanes = staging.table("lanes")
+    order_table, customers = sql.table(Order), sql.table(Customer)
+    execute(
+        f"""
+        CREATE UNLOGGED TABLE {lanes} AS
+        SELECT o.line, CASE
+                 WHEN t.id IS NULL THEN CASE WHEN o.identity_key IS NULL OR known.id IS NULL THEN 'a' ELSE 'c' END
+                 WHEN t.content_hash = o.content_hash AND t.customer_id IS NOT NULL
+                      AND owner.identity_key IS NOT DISTINCT FROM o.identity_key THEN 'b'
+                 ELSE 'c' END AS lane
+          FROM {orders}
+          LEFT JOIN {order_table} t ON t.order_no = o.order_no
+          LEFT JOIN {customers} owner ON owner.id = t.customer_id
+          LEFT JOIN {customers} known ON known.identity_key = o.identity_key
+         WHERE o.line NOT IN (SELECT line FROM {dropped})
+        """
+    )
+    execute(f"ANALYZE {lanes}")
+    return lanes
+
+
+# --- lane a: new orders of new buyers ------------------------------------------------------------------------------
+
+
+def _local(expr: str) -> str:
+    return f"({expr}::timestamp AT TIME ZONE 'Asia/Shanghai')"
+
+
+def _new_orders_write(staging: Staging, run: RunState, orders: str, lanes: str) -> None:
+    """Lane a, in slices of lines, each one transaction: the buyers whose first order is in the slice, the
+    slice's orders, their addresses, the lines and refunds that were waiting for them. A failed slice leaves
+    the slices before it whole and nothing of itself, as a failed batch of the row-by-row path does."""
+    state = staging.state
+    new = _new_source(orders, lanes)
+    for (line,) in _fetch(f"SELECT o.line FROM {new} WHERE o.identity_key IS NULL ORDER BY o.line"):
+        state.warn(line, "买家会员名", "", "no buyer details: the order is imported without a customer")
+    with timed("buyers"):
+        buyers = _buyers_create(staging, new)
+    with timed("ambiguous report"):
+        _ambiguous_report(state, new)
+    created: list[int] = []
+    landed = 0
+    parts = slices(staging, f"SELECT o.line FROM {new}")
+    try:
+        for n, (low, high) in enumerate(parts, 1):
+            source = _new_source(orders, lanes, low, high)
+            in_slice: list[int] = []
+
+            def work(source=source, low=low, high=high, in_slice=in_slice):
+                in_slice.extend(_customers_insert(buyers, low, high))
+                _orders_slice_write(state, run, source)
+
+            in_transaction(work, lines=(low, high))
+            created += in_slice
+            landed = high
+            state.summary["landed_through_line"] = high
+            staging.moved(0.55 + 0.3 * n / len(parts))
+    except Exception:
+        state.affected.update(created)  # their figures count orders that did not land: recomputed after the file
+        raise
+    finally:
+        state.summary["customers_created"] += len(created)
+        run.created_customers.update(created)
+        with timed("timeline notes"):
+            _timeline_note(run, new, through=landed)
+    state.figured.update(set(created) - state.affected)  # those with refunds waiting get recomputed
+
+
+def _customers_insert(buyers: str, low: int, high: int) -> list[int]:
+    columns = ["identity_key", "buyer_nick", "display_nick", "real_name", "phone", "phone_tail", "phone_is_masked",
+               "phone_is_virtual", "phone_virtual_expires_at", "email", "wangwang", "province", "city", "district",
+               "address", "postcode", "order_count", "paid_order_count", "total_paid", "avg_order_value",
+               "refund_total", "first_order_at", "last_order_at", "first_paid_at", "last_paid_at"]
+    values = {name: f"s.{name}" for name in columns}
+    values["source"] = f"'{Customer.Source.IMPORT}'"
+    rows = sql.upsert(
+        Customer,
+        source=f"(SELECT * FROM {buyers} b WHERE b.first_line BETWEEN {low} AND {high}) s",
+        values=values,
+        conflict=["identity_key"],
+        update=None,
+        order_by="s.identity_key",
+        returning="id",
+    )
+    return [cid for (cid,) in rows]
+
+
+def _buyers_create(staging: Staging, new: str) -> str:
+    """The new buyers, each with the details of its latest order (as buyers.customer_candidates), the figures
+    of its orders (as customers.stats: a customer is inserted once, not updated right after) and the line of
+    its first order (the slice that creates it)."""
+    paid = "o.status IN ({})".format(", ".join(f"'{s}'" for s in PAID_STATUSES))
+    phone = "left(l.receiver_phone, 20)"
+    masked = f"(strpos({phone}, '*') > 0)"
+    virtual = f"({phone} ~ '{VIRTUAL_PHONE}')"
+    digits = f"regexp_replace({phone}, '[^0-9]', '', 'g')"
+    # One sort: the figures as window aggregates over each buyer's orders, the details from the first row.
+    latest = f"""
+        SELECT DISTINCT ON (o.identity_key) o.identity_key, o.buyer_nick, o.display_nick, o.receiver_name,
+               o.receiver_phone, o.virtual_expires_at, o.alipay_account, o.province, o.city, o.district, o.detail,
+               o.postcode,
+               COUNT(*) OVER buyer AS order_count,
+               COUNT(CASE WHEN {paid} THEN 1 END) OVER buyer AS paid_order_count,
+               COALESCE(SUM(CASE WHEN {paid} THEN COALESCE(o.paid_amount::numeric, 0) END) OVER buyer, 0) AS total_paid,
+               COALESCE(SUM(COALESCE(o.refund_amount::numeric, 0)) OVER buyer, 0) AS refund_total,
+               MIN({_local('o.ordered_at')}) OVER buyer AS first_order_at,
+               MAX({_local('o.ordered_at')}) OVER buyer AS last_order_at,
+               MIN(CASE WHEN {paid} THEN {_local('o.paid_at')} END) OVER buyer AS first_paid_at,
+               MAX(CASE WHEN {paid} THEN {_local('o.paid_at')} END) OVER buyer AS last_paid_at,
+               MIN(o.line) OVER buyer AS first_line
+          FROM {new} WHERE o.identity_key IS NOT NULL
+        WINDOW buyer AS (PARTITION BY o.identity_key ORDER BY o.ordered_at COLLATE "C" DESC, o.order_no COLLATE "C" DESC
+                         ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+         ORDER BY o.identity_key, o.ordered_at COLLATE "C" DESC, o.order_no COLLATE "C" DESC"""
+    source = f"""
+        SELECT l.identity_key, l.buyer_nick, l.display_nick, l.receiver_name AS real_name, {phone} AS phone,
+               CASE WHEN NOT {virtual} AND length({digits}) >= 4 AND NOT ({masked} AND right({phone}, 1) = '*')
+                    THEN right({digits}, 4) ELSE '' END AS phone_tail,
+               {masked} AS phone_is_masked, {virtual} AS phone_is_virtual,
+               CASE WHEN {virtual} THEN {_local('l.virtual_expires_at')} END AS phone_virtual_expires_at,
+               CASE WHEN strpos(l.alipay_account, '@') > 0 AND strpos(l.alipay_account, '*') = 0
+                     AND length(l.alipay_account) <= 254 THEN l.alipay_account ELSE '' END AS email,
+               CASE WHEN l.buyer_nick <> '' AND strpos(l.buyer_nick, '*') = 0 THEN l.buyer_nick ELSE '' END AS wangwang,
+               l.province, l.city, l.district, l.detail AS address, l.postcode,
+               l.order_count, l.paid_order_count, l.total_paid, l.refund_total, l.first_order_at, l.last_order_at,
+               l.first_paid_at, l.last_paid_at,
+               CASE WHEN l.paid_order_count > 0 THEN ROUND(l.total_paid / l.paid_order_count, 2) ELSE 0 END
+                   AS avg_order_value, l.first_line
+          FROM ({latest}) l"""
+    buyers = staging.table("buyers")
+    execute(f"CREATE UNLOGGED TABLE {buyers} AS {source}")
+    execute(f"ANALYZE {buyers} (first_line)")
+    return buyers
+
+
+def _new_source(orders: str, lanes: str, low: int | None = None, high: int | None = None) -> str:
+    """The new orders (lane a), all or those of lines low..high with their customer `cu` (a FROM clause)."""
+    if low is None:
+        return f"{orders} JOIN {lanes} l ON l.line = o.line AND l.lane = 'a'"
+    return (
+        f"{orders} JOIN {lanes} l ON l.line = o.line AND l.lane = 'a' AND l.line BETWEEN {low} AND {high} "
+        f"AND o.line BETWEEN {low} AND {high} LEFT JOIN {sql.table(Customer)} cu ON cu.identity_key = o.identity_key"
+    )
+
+
+def _orders_slice_write(state: FileState, run: RunState, source: str) -> None:
+    """One slice of new orders: the orders, their addresses, the lines and refunds waiting for them."""
+    summary = state.summary
+    values = {}
+    for name, kind in ORDER_COLUMNS:
+        if name == "customer_id":
+            values["customer"] = "coalesce(cu.merged_into_id, cu.id)"
+        elif kind == "local":
+            values[name] = _local(f"o.{name}")
+        elif kind == "numeric":
+            values[name] = f"o.{name}::numeric"
+        else:
+            values[name] = f"o.{name}"
+    now = sql.timestamp_literal(run.now)
+    update = [n if n != "customer_id" else "customer" for n, _ in ORDER_COLUMNS if n != "order_no"]
+    written = sql.upsert(
+        Order,
+        source=source,
+        values={**values, "updated_at": now, "imported_at": now},
+        conflict=["order_no"],
+        update=[*update, "updated_at"],
+        where=(
+            f"{_rank_sql('excluded.status')} >= {_rank_sql('t.status')} AND "
+            "(t.content_hash IS DISTINCT FROM excluded.content_hash "
+            "OR t.customer_id IS DISTINCT FROM excluded.customer_id)"
+        ),
+        order_by="o.order_no",
+        returning="(t.xmax = 0)",
+    )
+    created = sum(1 for (inserted,) in written if inserted)
+    summary["orders_created"] += created
+    summary["orders_updated"] += len(written) - created  # a concurrent import wrote them first
+    address_parts = "o.receiver_name, left(o.receiver_phone, 20), o.province, o.city, o.district, o.detail, o.postcode"
+    addresses = f"""(
+        SELECT coalesce(cu.merged_into_id, cu.id) AS customer_id,
+               md5(concat_ws(E'\\x1f', {address_parts})) AS fingerprint,
+               o.receiver_name, left(o.receiver_phone, 20) AS phone, o.province, o.city, o.district, o.detail,
+               o.postcode, MIN(o.ordered_at)::timestamp AS first_seen_at, MAX(o.ordered_at)::timestamp AS last_seen_at
+          FROM {source}
+         WHERE cu.id IS NOT NULL AND o.receiver_address <> ''
+         GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
+         ORDER BY 1, 2
+    ) s"""
+    addresses_upsert(addresses)
+    execute("DROP TABLE IF EXISTS stg_orders")
+    execute(f"CREATE TEMP TABLE stg_orders ON COMMIT DROP AS SELECT o.order_no FROM {source}")
+    execute("ANALYZE stg_orders")
+    link_orphans()
+    refunded = _fetch(
+        f"SELECT DISTINCT customer_id FROM {sql.table(Refund)} "
+        "WHERE customer_id IS NOT NULL AND order_no IN (SELECT order_no FROM stg_orders)"
+    )
+    state.affected.update(cid for (cid,) in refunded)  # their return counts: the refresh after the file
+
+
+def _ambiguous_report(state: FileState, new: str) -> None:
+    """buyers.ambiguous_report over the new buyers with a fallback identity (one row each: its first order)."""
+    rows = _fetch(
+        f"SELECT DISTINCT ON (o.identity_key) o.identity_key, o.buyer_nick, o.display_nick, o.line, o.order_no "
+        f"FROM {new} WHERE o.identity_key LIKE 'fb:%' ORDER BY o.identity_key, o.order_no COLLATE \"C\""
+    )
+    if not rows:
+        return
+    rows.sort(key=lambda r: r[4])
+    c = {name: [r[i] for r in rows] for i, name in enumerate(("identity_key", "buyer_nick", "display_nick"))}
+    c["order_no"] = [r[4] for r in rows]
+    ambiguous_report(c, list(range(len(rows))), [r[3] for r in rows], state)
+
+
+def _timeline_note(run: RunState, new: str, *, through: int) -> None:
+    """The new orders of each customer that landed (lines up to `through`), for the file's "Order import"
+    timeline entries (batches.note_order)."""
+    rows = _fetch(
+        f"SELECT coalesce(cu.merged_into_id, cu.id), count(*), "
+        f"(array_agg(o.order_no ORDER BY o.order_no COLLATE \"C\"))[1:10] "
+        f"FROM {new} JOIN {sql.table(Customer)} cu ON cu.identity_key = o.identity_key "
+        f"WHERE o.line <= {through} GROUP BY 1"
+    )
+    for cid, count, sample in rows:
+        entry = run.timeline.setdefault(cid, [0, 0, []])
+        entry[0] += count
+        entry[2].extend(sample[: 10 - len(entry[2])])
+
+
+# --- lane c: the row-by-row writer ---------------------------------------------------------------------------------
+
+
+def _rest_write(staging: Staging, run: RunState, lanes: str) -> None:
+    """The rows that need the finer rules, handed to orders.write_orders in batches, cleaned as clean_chunk
+    would have cleaned them."""
+    from .orders import write_orders
+    from .runner import _write_batch
+
+    names = [f.name for f in FIELDS[ORDERS]]
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(
+            f"SELECT c.line, {', '.join(f'c.{n}' for n in names)} FROM {staging.clean} c "
+            f"JOIN {lanes} l ON l.line = c.line AND l.lane = 'c' ORDER BY c.line"
+        )
+        while rows := cursor.fetchmany(PYTHON_BATCH):
+            lines = [r[0] for r in rows]
+            columns = {name: [r[i + 1] for r in rows] for i, name in enumerate(names)}
+            prepare_orders(columns)
+            failure = _write_batch(write_orders, columns, lines, staging.state, run)
+            if failure:
+                raise StagedFailure(failure)
+
+
+# --- helpers -------------------------------------------------------------------------------------------------------
+
+
+def _fetch(statement: str) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(statement)
+        return cursor.fetchall()
