@@ -374,6 +374,9 @@ class Order(models.Model):
     received_at = models.DateTimeField(_("receipt confirmed at"), null=True, blank=True)
     # md5 of the imported fields: a re-import with the same hash changes nothing.
     content_hash = models.CharField(max_length=32, blank=True)
+    # md5 of the export record this order was last written from, by the set-based import (staged.py): the same
+    # record again is unchanged without being cleaned again. Blank when the row-by-row import wrote it.
+    source_hash = models.CharField(max_length=32, blank=True, default="")
     imported_at = models.DateTimeField(_("first imported"), default=timezone.now)
     updated_at = models.DateTimeField(_("last updated"), default=timezone.now)
 
@@ -413,6 +416,7 @@ class OrderLine(models.Model):
     refund_amount = models.DecimalField(_("refunded"), null=True, blank=True, **MONEY)
     remark = models.CharField(_("remark"), max_length=255, blank=True)
     content_hash = models.CharField(max_length=32, blank=True)
+    source_hash = models.CharField(max_length=32, blank=True, default="")  # as Order.source_hash
 
     class Meta:
         verbose_name = _("order line")

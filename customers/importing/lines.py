@@ -24,6 +24,7 @@ LINE_COLUMNS = [
     ("refund_amount", "numeric"),
     ("remark", "text"),
     ("content_hash", "text"),
+    ("source_hash", "text"),  # blank here (row by row): see Order.source_hash
 ]
 
 
@@ -42,6 +43,7 @@ def write_lines(c: dict, lines: list[int], state: FileState, run: RunState) -> N
     c["line_key"] = keys
     c["product_key"] = [product_key(m, t) for m, t in zip(c["merchant_code"], c["title"], strict=True)]
     c["content_hash"] = column_hashes([c[name] for name in LINE_HASHED])
+    c["source_hash"] = [""] * n
     keep: dict[str, int] = {}
     for i, key in enumerate(keys):
         if key in keep and c["content_hash"][keep[key]] != c["content_hash"][i]:

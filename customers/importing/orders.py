@@ -90,12 +90,14 @@ ORDER_COLUMNS = [
     ("shipped_at", "local"),
     ("received_at", "local"),
     ("content_hash", "text"),
+    ("source_hash", "text"),  # blank here (row by row): see Order.source_hash
 ]
 
 
 # Where each order column comes from: a column whose source is missing from a file's layout keeps what the
 # database holds (an older layout must not blank out 发货时间 that a newer export filled in).
-ORDER_SOURCES = {name: {name} for name, _ in ORDER_COLUMNS if name not in ("order_no", "customer_id", "content_hash")}
+_NOT_IMPORTED = ("order_no", "customer_id", "content_hash", "source_hash")
+ORDER_SOURCES = {name: {name} for name, _ in ORDER_COLUMNS if name not in _NOT_IMPORTED}
 ORDER_SOURCES.update(
     status={"status_text"},
     receiver_phone={"mobile", "telephone"},

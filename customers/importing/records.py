@@ -95,6 +95,7 @@ def prepare_orders(c: dict[str, list]) -> dict[str, list]:
         keys.append(identities[fields])
     c["identity_key"] = keys
     c["content_hash"] = column_hashes([c[name] for name in ORDER_HASHED])
+    c["source_hash"] = [""] * len(keys)  # only the set-based import knows the record (Order.source_hash)
     return c
 
 

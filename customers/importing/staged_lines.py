@@ -46,7 +46,7 @@ def write_staged_lines(staging: Staging, run: RunState) -> None:
             )
         )
         in_transaction(lambda: refund_lines_link(ready), lines=_span(ready))
-    summary["landed_through_line"] = scalar(f"SELECT coalesce(max(line), 0) FROM {staging.clean}")
+    summary["landed_through_line"] = scalar(f"SELECT coalesce(max(line), 0) FROM {staging.raw}")
 
 
 def _ready_create(staging: Staging) -> str:
@@ -62,7 +62,7 @@ def _ready_create(staging: Staging) -> str:
                    CASE WHEN c.line_no <> '' THEN c.line_no ELSE c.order_no || ':' || k.place END AS line_key,
                    CASE WHEN c.merchant_code <> '' THEN left(c.merchant_code, 200)
                         WHEN c.title <> '' THEN left('title:' || c.title, 200) ELSE '' END AS product_key
-              FROM (SELECT line, {', '.join(f.name for f in FIELDS[LINES])} FROM {staging.clean} c
+              FROM (SELECT line, source_hash, {', '.join(f.name for f in FIELDS[LINES])} FROM {staging.clean} c
                      WHERE {good_rows(staging)}) c
               LEFT JOIN (SELECT line, row_number() OVER (PARTITION BY order_no ORDER BY line) AS place
                            FROM {staging.clean} c WHERE {good_rows(staging)} AND c.line_no = '') k
@@ -144,7 +144,7 @@ def _compare(staging: Staging, winners: str) -> str:
 def _lines_write(written: str, low: int, high: int) -> None:
     columns = ["line_key", "order_no", "title", "merchant_code", "sku_properties", "package_info", "external_code",
                "list_price", "quantity", "paid_amount", "status_text", "refund_status", "refund_amount", "remark",
-               "content_hash"]
+               "content_hash", "source_hash"]
     values = {name: f"s.{name}" for name in columns}
     for name in ("list_price", "paid_amount", "refund_amount"):
         values[name] = f"s.{name}::numeric"

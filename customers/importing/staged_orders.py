@@ -46,7 +46,7 @@ def write_staged_orders(staging: Staging, run: RunState) -> None:
         before = set(state.affected)
         _rest_write(staging, run, lanes)
         state.figured -= state.affected - before  # the row-by-row writer gave them more orders: recompute
-    state.summary["landed_through_line"] = scalar(f"SELECT coalesce(max(line), 0) FROM {staging.clean}")
+    state.summary["landed_through_line"] = scalar(f"SELECT coalesce(max(line), 0) FROM {staging.raw}")
 
 
 # --- derive --------------------------------------------------------------------------------------------------------
@@ -86,6 +86,7 @@ def _ready_create(staging: Staging) -> str:
     fields = [f.name for f in FIELDS[ORDERS]]
     values = {name: derived.get(name, f"c.{name}") for name in [*fields, *derived]}
     values["identity_key"] = identity
+    values["source_hash"] = "c.source_hash"
     hashed = ", ".join(f"coalesce(({values[name]})::text, 'None')" for name in ORDER_HASHED)
     ready = staging.table("ready")
     execute(
@@ -444,13 +445,14 @@ def _rest_write(staging: Staging, run: RunState, lanes: str) -> None:
     names = [f.name for f in FIELDS[ORDERS]]
     with connection.chunked_cursor() as cursor:
         cursor.execute(
-            f"SELECT c.line, {', '.join(f'c.{n}' for n in names)} FROM {staging.clean} c "
+            f"SELECT c.line, c.source_hash, {', '.join(f'c.{n}' for n in names)} FROM {staging.clean} c "
             f"JOIN {lanes} l ON l.line = c.line AND l.lane = 'c' ORDER BY c.line"
         )
         while rows := cursor.fetchmany(PYTHON_BATCH):
             lines = [r[0] for r in rows]
-            columns = {name: [r[i + 1] for r in rows] for i, name in enumerate(names)}
+            columns = {name: [r[i + 2] for r in rows] for i, name in enumerate(names)}
             prepare_orders(columns)
+            columns["source_hash"] = [r[1] for r in rows]  # the record each row comes from (Order.source_hash)
             failure = _write_batch(write_orders, columns, lines, staging.state, run)
             if failure:
                 raise StagedFailure(failure)

@@ -15,6 +15,7 @@ import pytest
 from django.db import connection
 
 from customers.importing import import_files
+from customers.models import Order
 
 from .importing_fixtures import (
     LINE_HEADER_2017,
@@ -263,3 +264,25 @@ def test_work_tables_are_dropped_after_the_import(settings, tmp_path):
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_class WHERE relname LIKE 'huike_import_%'")
         assert cursor.fetchone()[0] == 0
+
+
+def test_a_reimport_skips_records_imported_as_they_are_and_cleans_only_the_changed_ones(settings, tmp_path):
+    settings.HUIKE_IMPORT_STAGE_MIN_BYTES = 0
+    rows = [_order(n, 买家会员名=f"tb_{n}") for n in range(1, 6)]
+    path = write_export(tmp_path / "ExportOrderList.csv", ORDER_HEADER, rows)
+    import_files([str(path)])
+    # Then a later export: order 3 has shipped, the rest are byte for byte the same
+    rows[2] = _order(3, 买家会员名="tb_3", 订单状态="卖家已发货，等待买家确认")
+    path = write_export(tmp_path / "ExportOrderList.csv", ORDER_HEADER, rows)
+
+    with _logged("customers.importing.staged") as messages:
+        [again] = import_files([str(path)])["files"]
+
+    assert (again["rows"], again["orders_unchanged"], again["orders_updated"]) == (5, 4, 1)
+    assert Order.objects.get(order_no="3003249668502700003").status == "shipped"
+    assert "ExportOrderList.csv: 4 records as they were imported before: unchanged" in messages
+    # the updated order now carries the hash of its new record: a third import skips all five
+    with _logged("customers.importing.staged") as messages:
+        [third] = import_files([str(path)])["files"]
+    assert (third["orders_unchanged"], third["orders_updated"]) == (5, 0)
+    assert "ExportOrderList.csv: 5 records as they were imported before: unchanged" in messages
