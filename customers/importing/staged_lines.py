@@ -19,7 +19,7 @@ def write_staged_lines(staging: Staging, run: RunState) -> None:
     summary = staging.state.summary
     ready = _ready_create(staging)
     dropped = _duplicates_resolve(staging, ready)
-    winners = f"(SELECT r.* FROM {ready} r WHERE r.line NOT IN (SELECT line FROM {dropped}))"
+    winners = f"(SELECT r.* FROM {ready} r WHERE NOT EXISTS (SELECT 1 FROM {dropped} d WHERE d.line = r.line))"
     summary["products_created"] += _products_create(winners, lines=_span(ready))
     compared = _compare(staging, winners)
     counts = dict(_fetch(f"SELECT change, count(*) FROM {compared} GROUP BY change"))

@@ -218,7 +218,7 @@ def _lanes_create(staging: Staging, orders: str, dropped: str) -> str:
           LEFT JOIN {order_table} t ON t.order_no = o.order_no
           LEFT JOIN {customers} owner ON owner.id = t.customer_id
           LEFT JOIN {customers} known ON known.identity_key = o.identity_key
-         WHERE o.line NOT IN (SELECT line FROM {dropped})
+         WHERE NOT EXISTS (SELECT 1 FROM {dropped} d WHERE d.line = o.line)
         """
     )
     execute(f"ANALYZE {lanes}")
