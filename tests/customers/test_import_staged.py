@@ -266,6 +266,21 @@ def test_work_tables_are_dropped_after_the_import(settings, tmp_path):
         assert cursor.fetchone()[0] == 0
 
 
+def test_work_tables_of_an_import_that_died_are_dropped_by_the_next_one(settings, tmp_path):
+    settings.HUIKE_IMPORT_STAGE_MIN_BYTES = 0
+    with connection.cursor() as cursor:  # as a killed import (backend 2147483000, long gone) leaves them
+        cursor.execute("CREATE UNLOGGED TABLE huike_import_p2147483000_job7_raw (line integer)")
+        cursor.execute("SELECT pg_backend_pid()")
+        mine = f"huike_import_p{cursor.fetchone()[0]}_running_raw"
+        cursor.execute(f"CREATE UNLOGGED TABLE {mine} (line integer)")  # as one still running here
+
+    import_files([str(write_export(tmp_path / "ExportOrderList.csv", ORDER_HEADER, [_order(1)]))])
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relname FROM pg_class WHERE relname LIKE 'huike_import_%' ORDER BY 1")
+        assert [name for (name,) in cursor.fetchall()] == [mine]
+
+
 def test_a_reimport_skips_records_imported_as_they_are_and_cleans_only_the_changed_ones(settings, tmp_path):
     settings.HUIKE_IMPORT_STAGE_MIN_BYTES = 0
     rows = [_order(n, 买家会员名=f"tb_{n}") for n in range(1, 6)]
