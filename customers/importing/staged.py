@@ -350,6 +350,28 @@ def _report_rows(staging: Staging) -> None:
 # --- shared helpers ------------------------------------------------------------------------------------------------
 
 
+def repeated_rows(staging: Staging, source: str, key: str, columns: str) -> list[tuple]:
+    """`columns` of the rows of `source` (aliased o) whose `key` the file has more than once, by key then line:
+    the input of each kind's de-duplication, which writes its losers with dropped_create()."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {columns} FROM {source} WHERE o.{key} IN "
+            f"(SELECT {key} FROM {source} GROUP BY {key} HAVING count(*) > 1) ORDER BY o.{key}, o.line"
+        )
+        return cursor.fetchall()
+
+
+def dropped_create(staging: Staging, lines: list[int]) -> str:
+    """The table of the lines a de-duplication leaves out (empty when none)."""
+    dropped = staging.table("dropped")
+    _execute(f"CREATE UNLOGGED TABLE {dropped} (line integer PRIMARY KEY)")
+    if lines:
+        with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {dropped} FROM STDIN") as copy:
+            for line in lines:
+                copy.write_row((line,))
+    return dropped
+
+
 def good_rows(staging: Staging, alias: str = "c") -> str:
     return f"NOT {alias}.bad AND NOT {alias}.extra"
 

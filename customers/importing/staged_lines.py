@@ -12,7 +12,7 @@ from .batches import RunState
 from .columns import FIELDS, LINES
 from .records import LINE_HASHED
 from .refunds import refund_lines_link
-from .staged import Staging, execute, good_rows, in_transaction, scalar, slices
+from .staged import Staging, dropped_create, execute, good_rows, in_transaction, repeated_rows, scalar, slices
 
 
 def write_staged_lines(staging: Staging, run: RunState) -> None:
@@ -78,14 +78,7 @@ def _duplicates_resolve(staging: Staging, ready: str) -> str:
     """A line key given more than once: the later row wins; each row that differs from the one before it is
     reported, each that repeats it is a duplicate (lines.write_lines). Returns the table of the lines left out."""
     state = staging.state
-    dropped = staging.table("dropped")
-    execute(f"CREATE UNLOGGED TABLE {dropped} (line integer PRIMARY KEY)")
-    rows = _fetch(
-        f"SELECT line_key, line, content_hash FROM {ready} WHERE line_key IN "
-        f"(SELECT line_key FROM {ready} GROUP BY line_key HAVING count(*) > 1) ORDER BY line_key, line"
-    )
-    if not rows:
-        return dropped
+    rows = repeated_rows(staging, f"{ready} o", "line_key", "o.line_key, o.line, o.content_hash")
     losers, warnings = [], []
     for i, (key, line, digest) in enumerate(rows):
         before = rows[i - 1] if i and rows[i - 1][0] == key else None
@@ -98,10 +91,7 @@ def _duplicates_resolve(staging: Staging, ready: str) -> str:
             state.summary["duplicates"] += 1
     for line, key in sorted(warnings):
         state.warn(line, "子订单编号", key, f"line {key} appears twice in this file; the later row wins")
-    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {dropped} FROM STDIN") as copy:
-        for line in losers:
-            copy.write_row((line,))
-    return dropped
+    return dropped_create(staging, losers)
 
 
 def _products_create(winners: str, *, lines) -> int:

@@ -22,7 +22,18 @@ from .columns import FIELDS, ORDERS
 from .identity import identity_key
 from .orders import ORDER_COLUMNS, _rank_sql, addresses_upsert, link_orphans
 from .records import _STATUSES, ORDER_HASHED, RANK, prepare_orders
-from .staged import StagedFailure, Staging, execute, good_rows, in_transaction, scalar, slices, timed
+from .staged import (
+    StagedFailure,
+    Staging,
+    dropped_create,
+    execute,
+    good_rows,
+    in_transaction,
+    repeated_rows,
+    scalar,
+    slices,
+    timed,
+)
 
 PYTHON_BATCH = 50_000
 VIRTUAL_PHONE = r"^[0-9]{11}-[0-9]{3,4}$"
@@ -34,7 +45,7 @@ def write_staged_orders(staging: Staging, run: RunState) -> None:
     with timed("derive"):
         ready = _ready_create(staging)
     orders = f"{ready} o"
-    dropped = _duplicates_resolve(staging, orders, ready)
+    dropped = _duplicates_resolve(staging, orders)
     lanes = _lanes_create(staging, orders, dropped)
     counts = dict(_fetch(f"SELECT lane, count(*) FROM {lanes} GROUP BY lane"))
     state.summary["orders_unchanged"] += counts.get("b", 0)
@@ -161,20 +172,12 @@ def _fallback_keys_create(staging: Staging, joins: str, parts: list[str], nick_k
 # --- de-duplicate and sort into lanes ------------------------------------------------------------------------------
 
 
-def _duplicates_resolve(staging: Staging, orders: str, ready: str) -> str:
+def _duplicates_resolve(staging: Staging, orders: str) -> str:
     """Order numbers the file has more than once, resolved as orders._dedupe_orders does, row after row: the same
     content again is a duplicate; different content is reported, and the more advanced status (then the later
     row) wins. Returns the table of the lines left out."""
     state = staging.state
-    dropped = staging.table("dropped")
-    execute(f"CREATE UNLOGGED TABLE {dropped} (line integer PRIMARY KEY)")
-    rows = _fetch(
-        f"SELECT o.order_no, o.line, o.content_hash, o.status FROM {orders} "
-        f"WHERE o.order_no IN (SELECT order_no FROM {ready} GROUP BY order_no "
-        "HAVING count(*) > 1) ORDER BY o.order_no, o.line"
-    )
-    if not rows:
-        return dropped
+    rows = repeated_rows(staging, orders, "order_no", "o.order_no, o.line, o.content_hash, o.status")
     losers, warnings = [], []
     winner = None
     for no, line, digest, status in rows:
@@ -196,10 +199,7 @@ def _duplicates_resolve(staging: Staging, orders: str, ready: str) -> str:
             losers.append(line)
     for line, no, reason in sorted(warnings):
         state.warn(line, "订单编号", no, reason)
-    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {dropped} FROM STDIN") as copy:
-        for line in losers:
-            copy.write_row((line,))
-    return dropped
+    return dropped_create(staging, losers)
 
 
 def _lanes_create(staging: Staging, orders: str, dropped: str) -> str:

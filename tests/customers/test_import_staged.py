@@ -301,3 +301,21 @@ def test_a_reimport_skips_records_imported_as_they_are_and_cleans_only_the_chang
         [third] = import_files([str(path)])["files"]
     assert (third["orders_unchanged"], third["orders_updated"]) == (5, 0)
     assert "ExportOrderList.csv: 5 records as they were imported before: unchanged" in messages
+
+
+def test_a_line_given_twice_imports_the_same_both_ways(settings, tmp_path):
+    header = ["子订单编号", "主订单编号", *[h for h in LINE_HEADER_2017 if h != "订单编号"]]
+    line = dict(line_row(), 子订单编号='="3003249668502700101"', 主订单编号='="3003249668502700001"')
+    rows = [
+        line,
+        dict(line),  # the same line again: a duplicate
+        dict(line, 价格="35.00"),  # and changed: reported, the later row wins
+        dict(line, 子订单编号='="3003249668502700102"'),
+    ]
+    path = write_export(tmp_path / "ExportOrderDetailList.csv", header, rows)
+
+    row_by_row, staged = _both_ways(settings, [str(path)])
+
+    _assert_same(row_by_row, staged)
+    [entry] = staged[0]["files"]
+    assert (entry["duplicates"], entry["warning_count"], entry["lines_created"]) == (1, 1, 2)
