@@ -20,7 +20,7 @@ def write_staged_lines(staging: Staging, run: RunState) -> None:
     ready = _ready_create(staging)
     dropped = _duplicates_resolve(staging, ready)
     winners = f"(SELECT r.* FROM {ready} r WHERE NOT EXISTS (SELECT 1 FROM {dropped} d WHERE d.line = r.line))"
-    summary["products_created"] += _products_create(winners, lines=_span(ready))
+    summary["products_created"] += _products_create(staging, winners, lines=_span(ready))
     compared = _compare(staging, winners)
     counts = dict(_fetch(f"SELECT change, count(*) FROM {compared} GROUP BY change"))
     summary["lines_created"] += counts.get("new", 0)
@@ -31,7 +31,7 @@ def write_staged_lines(staging: Staging, run: RunState) -> None:
     if counts.get("new") or counts.get("changed"):
         parts = slices(staging, f"SELECT line FROM {compared} WHERE change <> 'same'")
         for n, (low, high) in enumerate(parts, 1):
-            in_transaction(lambda low=low, high=high: _lines_write(written, low, high), lines=(low, high))
+            in_transaction(staging, lambda low=low, high=high: _lines_write(written, low, high), lines=(low, high))
             staging.moved(0.55 + 0.4 * n / len(parts))
         summary["orphans"] += scalar(
             f"SELECT count(*) FROM {written} w WHERE NOT EXISTS "
@@ -45,7 +45,7 @@ def write_staged_lines(staging: Staging, run: RunState) -> None:
                 f"AND o.order_no IN (SELECT order_no FROM {written} w)"
             )
         )
-        in_transaction(lambda: refund_lines_link(ready), lines=_span(ready))
+        in_transaction(staging, lambda: refund_lines_link(ready), lines=_span(ready))
     summary["landed_through_line"] = scalar(f"SELECT coalesce(max(line), 0) FROM {staging.raw}")
 
 
@@ -94,7 +94,7 @@ def _duplicates_resolve(staging: Staging, ready: str) -> str:
     return dropped_create(staging, losers)
 
 
-def _products_create(winners: str, *, lines) -> int:
+def _products_create(staging: Staging, winners: str, *, lines) -> int:
     """Products not known yet, each with the code and title of its first line (in line-key order)."""
     created: list = []
 
@@ -115,7 +115,7 @@ def _products_create(winners: str, *, lines) -> int:
             )
         )
 
-    in_transaction(work, lines=lines)
+    in_transaction(staging, work, lines=lines)
     return len(created)
 
 

@@ -256,7 +256,7 @@ def _new_orders_write(staging: Staging, run: RunState, orders: str, lanes: str) 
                 in_slice.extend(_customers_insert(buyers, low, high))
                 _orders_slice_write(state, run, source)
 
-            in_transaction(work, lines=(low, high))
+            in_transaction(staging, work, lines=(low, high))
             created += in_slice
             landed = high
             state.summary["landed_through_line"] = high
@@ -453,6 +453,7 @@ def _rest_write(staging: Staging, run: RunState, lanes: str) -> None:
             columns = {name: [r[i + 2] for r in rows] for i, name in enumerate(names)}
             prepare_orders(columns)
             columns["source_hash"] = [r[1] for r in rows]  # the record each row comes from (Order.source_hash)
+            staging.wrote = True
             failure = _write_batch(write_orders, columns, lines, staging.state, run)
             if failure:
                 raise StagedFailure(failure)

@@ -319,3 +319,19 @@ def test_a_line_given_twice_imports_the_same_both_ways(settings, tmp_path):
     _assert_same(row_by_row, staged)
     [entry] = staged[0]["files"]
     assert (entry["duplicates"], entry["warning_count"], entry["lines_created"]) == (1, 1, 2)
+
+
+def test_a_failing_set_based_step_before_any_write_falls_back_to_row_by_row(settings, tmp_path, monkeypatch):
+    from customers.importing import staged_orders
+
+    def broken(staging):  # as a bug in one of the SQL steps would fail
+        staging_execute("SELECT no_such_column FROM customers_order")
+
+    staging_execute = staged_orders.execute
+    monkeypatch.setattr(staged_orders, "_ready_create", broken)
+    path = write_export(tmp_path / "ExportOrderList.csv", ORDER_HEADER, [_order(1), _order(2, 买家会员名="tb_2")])
+
+    row_by_row, staged = _both_ways(settings, [str(path)], staged=1)
+
+    _assert_same(row_by_row, staged)
+    assert staged[0]["files"][0]["orders_created"] == 2
