@@ -257,8 +257,11 @@ def _fast_rows_create(staging: Staging, *, extra_column: int | None) -> None:
 
 
 def _source_hash(staging: Staging) -> str:
-    """md5 of the record as the file has it (every field): Order.source_hash."""
-    return "md5(concat_ws(chr(2), " + ", ".join(f"coalesce(r.c{i}, '')" for i in range(staging.width)) + "))"
+    """md5 of the record as the file has it (every field) and of the file's header (the same values under other
+    columns are another record): Order.source_hash."""
+    header = "\x02".join(staging.export.headers).replace("'", "''")
+    fields = ", ".join(f"coalesce(r.c{i}, '')" for i in range(staging.width))
+    return f"md5(concat_ws(chr(2), '{header}', {fields}))"
 
 
 def _not_skipped(staging: Staging) -> str:

@@ -55,8 +55,10 @@ def write_staged_orders(staging: Staging, run: RunState) -> None:
     staging.moved(0.85)
     if counts.get("c"):
         before = set(state.affected)
-        _rest_write(staging, run, lanes)
-        state.figured -= state.affected - before  # the row-by-row writer gave them more orders: recompute
+        try:
+            _rest_write(staging, run, lanes)
+        finally:  # also when a later batch failed: those that landed gave them more orders, so recompute
+            state.figured -= state.affected - before
     state.summary["landed_through_line"] = scalar(f"SELECT coalesce(max(line), 0) FROM {staging.raw}")
 
 
