@@ -4,14 +4,18 @@ line in the original file where it starts.
 PostgreSQL's own CSV parser (and its GB18030 decoder) does the reading: far faster than pandas plus a Python call
 per cell. What it cannot do, a pass over the raw bytes does on the way in: it numbers the records (a record spans
 1 + the line breaks inside its quoted fields; a quote count per line tells where records start, since neither a
-GBK/GB18030 trail byte nor a UTF-8 continuation byte is ever `"`, `,` or a line break) and it leaves out blank
-and comma-only lines (counted as skipped). The number goes in front of each record as one more field.
+GBK/GB18030 trail byte nor a UTF-8 continuation byte is ever `"`, `,` or a line break), it leaves out blank
+and comma-only lines (counted as skipped), and it hashes each record. The number goes in front of each record as
+one more field, the hash after it: `record_hash`, the md5 of the file's header line and the record's bytes as
+the file has them (Order.source_hash: what a re-import compares). Python's md5 over the bytes it holds anyway
+costs less than PostgreSQL's over the parsed fields, and it runs on the client's core while the server parses.
 
 Anything COPY rejects (a row with another number of fields than the first one, an invalid byte, a stray quote)
 raises NotStaged, and the caller reads the file the slow way, which reports such rows one by one.
 """
 
 import csv
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -54,9 +58,10 @@ class RawTable:
 
 
 def raw_table_create(export: ExportFile, name: str) -> RawTable:
-    """COPY the records of `export` into a new UNLOGGED table `name` (line integer, c0 … c<width-1> text)."""
+    """COPY the records of `export` into a new UNLOGGED table `name` (line integer, c0 … c<width-1> text,
+    record_hash text)."""
     width = _record_width(export)
-    columns = ", ".join(["line integer", *(f"c{i} text" for i in range(width))])
+    columns = ", ".join(["line integer", *(f"c{i} text" for i in range(width)), "record_hash text"])
     blanks = [0]
     try:
         with transaction.atomic(), connection.cursor() as cursor:
@@ -90,31 +95,48 @@ def _record_width(export: ExportFile) -> int:
 
 
 def _numbered_records(export: ExportFile, blanks: list[int]):
-    """The file's records as COPY input, each prefixed with its line number; blank lines counted, not sent."""
+    """The file's records as COPY input, each prefixed with its line number and followed by its hash; blank
+    lines counted, not sent."""
     blank_line = _BLANK.fullmatch
     with open(export.path, "rb") as raw:
         raw.read(export.bom)
-        raw.readline()  # the header
+        header = hashlib.md5(raw.readline(), usedforsecurity=False)
         number = 1
-        in_quotes = False
+        record: list[bytes] = []  # the lines of a record that spans several
         out: list[bytes] = []
         for line in raw:
             number += 1
-            if not in_quotes:
+            if not record:
                 first = line[:2]
                 # Most records start with `"x` or a non-blank character: only the others can be blank lines.
                 if (first[:1] in b' \t,\r\n' or first in (b'""', b'" ', b'"\t')) and blank_line(line):
                     blanks[0] += 1
                     continue
-                out.append(b"%d," % number)
-            out.append(line)
-            if line.count(b'"') & 1:
-                in_quotes = not in_quotes
-            if len(out) >= BLOCK_LINES:
-                yield _quoted(b"".join(out))
-                out = []
+                if not line.count(b'"') & 1:  # the common case: a record on one line
+                    out.append(b"%d,%s" % (number, _hashed(header, line)))
+                    if len(out) >= BLOCK_LINES:
+                        yield _quoted(b"".join(out))
+                        out = []
+                    continue
+                record = [b"%d," % number, line]
+                continue
+            record.append(line)
+            if line.count(b'"') & 1:  # the record ends on this line
+                text = b"".join(record[1:])
+                out.append(record[0] + _hashed(header, text))
+                record = []
+        if record:  # an unterminated quote: COPY reports it
+            out.append(b"".join(record))
         if out:
             yield _quoted(b"".join(out))
+
+
+def _hashed(header, text: bytes) -> bytes:
+    """The record with `,<md5 of the header and the record>` added before its line break."""
+    digest = header.copy()
+    digest.update(text)
+    end = len(text) - (2 if text.endswith(b"\r\n") else 1 if text.endswith(b"\n") else 0)
+    return b"%s,%s%s" % (text[:end], digest.hexdigest().encode(), text[end:])
 
 
 def _quoted(block: bytes) -> bytes:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from customers.models import Customer, CustomerAddress, Order, OrderLine, Product, Refund, TimelineEvent
 
 from . import sql
+from .ahead import ahead_start
 from .batches import MAX_LISTED, FileState, RunState, finish_file
 from .cleaning import clean_chunk
 from .columns import LINES, ORDERS, REFUNDS
@@ -22,13 +23,14 @@ from .orders import write_orders
 from .reading import CHUNK_ROWS, ExportFile, UnreadableFile
 from .records import prepare_orders
 from .refunds import write_refunds
-from .staged import StagedFailure, stageable, staged_import, timed
-from .staged_lines import write_staged_lines
+from .staged import StagedFailure, stageable, staged_prepare, staged_write, timed
+from .staged_lines import prepare_staged_lines, write_staged_lines
 from .staged_orders import write_staged_orders
 
 log = logging.getLogger(__name__)
 
 WRITERS = {ORDERS: write_orders, LINES: write_lines, REFUNDS: write_refunds}
+STAGED = {ORDERS: (None, write_staged_orders), LINES: (prepare_staged_lines, write_staged_lines)}  # prepare, write
 KIND_ORDER = {ORDERS: 0, LINES: 1, REFUNDS: 2}  # orders first, so lines and refunds link at once
 COUNTERS = [
     "rows",
@@ -95,18 +97,28 @@ def import_files(paths: Iterable, *, job=None, progress: Progress | None = None,
     done = 0
     stopped = None
     started = time.monotonic()
-    for summary, export in sorted((e for e in entries if e[1]), key=lambda e: KIND_ORDER[e[1].kind]):
-        if stopped:
-            summary.update(status="failed", reason="not imported: the import stopped at a database error")
-            continue
-        state = FileState(name=summary["file"], kind=export.kind, summary=summary, present=set(export.positions))
-        stopped = _import_staged(export, state, run, progress, done, total)
-        if stopped is NOT_STAGED:
-            stopped = _import_file(export, state, run, progress, done, total, chunk_rows)
-        with timed(f"finish {state.name}"):
-            failure = _finish_file(state, run)  # also after a failed batch: for the batches that landed
-        stopped = stopped or failure
-        done += export.size
+    queue = [
+        (export, FileState(name=summary["file"], kind=export.kind, summary=summary, present=set(export.positions)))
+        for summary, export in sorted((e for e in entries if e[1]), key=lambda e: KIND_ORDER[e[1].kind])
+    ]
+    ahead = ahead_start(queue, run, STAGED[LINES][0])
+    try:
+        for export, state in queue:
+            if stopped:
+                state.summary.update(status="failed", reason="not imported: the import stopped at a database error")
+                continue
+            stopped = _import_staged(export, state, run, progress, done, total, ahead)
+            if stopped is NOT_STAGED:
+                if ahead:
+                    ahead.start()
+                stopped = _import_file(export, state, run, progress, done, total, chunk_rows)
+            with timed(f"finish {state.name}"):
+                failure = _finish_file(state, run)  # also after a failed batch: for the batches that landed
+            stopped = stopped or failure
+            done += export.size
+    finally:
+        if ahead and not ahead.taken:
+            ahead.discard()
 
     rows = sum(s["rows"] for s, _ in entries)
     if connection.vendor == "postgresql":
@@ -119,12 +131,13 @@ def import_files(paths: Iterable, *, job=None, progress: Progress | None = None,
 NOT_STAGED = object()
 
 
-def _import_staged(export: ExportFile, state: FileState, run: RunState, progress, done, total):
+def _import_staged(export: ExportFile, state: FileState, run: RunState, progress, done, total, ahead=None):
     """The set-based path for a big CSV (staged.py). Returns NOT_STAGED when the file is not for it or COPY
-    rejects it (nothing was written: the row-by-row path takes it), else like _import_file."""
+    rejects it (nothing was written: the row-by-row path takes it), else like _import_file. A file `ahead`
+    prepared already is only written."""
     if not stageable(export):
         return NOT_STAGED
-    writer = write_staged_orders if export.kind == ORDERS else write_staged_lines
+    prepare, writer = STAGED[export.kind]
     saved = copy.deepcopy(state.summary)
 
     def moved(fraction: float) -> None:
@@ -132,7 +145,16 @@ def _import_staged(export: ExportFile, state: FileState, run: RunState, progress
             progress(done + int(export.size * fraction), total, state.name)
 
     try:
-        staged_import(export, state, run, progress=moved, writer=writer)
+        if ahead and ahead.export is export:
+            saved = ahead.saved
+            staging = ahead.staging()
+            staging.progress = moved
+            staged_write(staging, run, writer)
+        else:
+            staging = staged_prepare(export, state, run, progress=moved, prepare=prepare)
+            if ahead:
+                ahead.start()
+            staged_write(staging, run, writer)
     except NotStaged as exc:
         log.info("%s is read row by row: %s", export.name, exc)
         state.summary.clear()

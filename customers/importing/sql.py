@@ -133,7 +133,7 @@ def upsert(
     *,
     source: str,
     values: dict[str, str],
-    conflict: list[str],
+    conflict: list[str] | None,
     update: list[str] | None,
     where: str | None = None,
     order_by: str | None = None,
@@ -144,7 +144,8 @@ def upsert(
     `values` maps field names to SQL expressions over `s`; every other concrete field gets its Python default.
     On conflict with `conflict` (field names) the `update` fields are set from EXCLUDED (or from the expression of
     a (field, expression) pair) when `where` holds (the target table is aliased `t`), or nothing happens when
-    `update` is None."""
+    `update` is None. With no `conflict` it is a plain INSERT (cheaper: no speculative insertion), for rows known
+    to be new; a concurrent writer of the same keys then makes it fail with an IntegrityError."""
     columns, exprs, params = [], [], []
     now = timezone.now()
     for field in model._meta.concrete_fields:
@@ -158,17 +159,17 @@ def upsert(
             auto = getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
             params.append(field.get_db_prep_save(now if auto else field.get_default(), connection))
     target = table(model)
-    conflict_cols = ", ".join(connection.ops.quote_name(model._meta.get_field(f).column) for f in conflict)
     sql = f"INSERT INTO {target} AS t ({', '.join(columns)}) SELECT {', '.join(exprs)} FROM {source} WHERE true"
     if order_by:
         sql += f" ORDER BY {order_by}"
-    if update:
-        sets = ", ".join(_assignment(model, item) for item in update)
-        sql += f" ON CONFLICT ({conflict_cols}) DO UPDATE SET {sets}"
-        if where:
-            sql += f" WHERE {where}"
-    else:
-        sql += f" ON CONFLICT ({conflict_cols}) DO NOTHING"
+    if conflict:
+        conflict_cols = ", ".join(connection.ops.quote_name(model._meta.get_field(f).column) for f in conflict)
+        sql += f" ON CONFLICT ({conflict_cols}) "
+        if update:
+            sql += f"DO UPDATE SET {', '.join(_assignment(model, item) for item in update)}"
+            sql += f" WHERE {where}" if where else ""
+        else:
+            sql += "DO NOTHING"
     if returning:
         sql += f" RETURNING {returning}"
     with connection.cursor() as cursor:

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import DatabaseError, OperationalError, connection, transaction
+from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
 
 from customers.models import Order, OrderLine
 
@@ -40,6 +40,11 @@ class StagedFailure(Exception):
     """The database failed while writing; the message is the summary's reason."""
 
 
+class Raced(Exception):
+    """A plain INSERT of rows known to be new met a key a concurrent import wrote first (in_transaction with
+    raced=True): nothing of the transaction was saved, and the caller writes it again with ON CONFLICT."""
+
+
 @dataclass
 class Staging:
     """The work tables of one staged file and what the steps learned about it."""
@@ -54,6 +59,8 @@ class Staging:
     raw: str = ""
     clean: str = ""
     wrote: bool = False  # a write transaction began: from then on a failure is the file's, not a fallback
+    savepoint: str | None = None  # inside a caller's transaction: where a fallback rolls back to
+    prepared: dict = field(default_factory=dict)  # what the kind's prepare step made, for its writer
     skipped: str = ""  # the table of records imported before exactly as they are (_skipped_create), if any
     reasons: list = field(default_factory=list)  # (field, 0: type or required / 1: length, SQL) per e<n> column
     blank_rows: int = 0
@@ -79,18 +86,19 @@ def stageable(export: ExportFile) -> bool:
     return all(f.name in export.positions for f in FIELDS[export.kind] if f.required)
 
 
-def staged_import(export: ExportFile, state: FileState, run, *, progress=None, writer) -> None:
-    """Import one file set-based. Raises NotStaged before anything is written when COPY rejects the file (the
-    caller then reads it row by row), StagedFailure when the database fails while writing."""
+def staged_prepare(export: ExportFile, state: FileState, run, *, progress=None, prepare=None, owner: int = 0):
+    """The steps before any write: COPY, the records imported before as they are, cleaning, the rows' errors,
+    and the kind's own `prepare(staging)`. Returns the Staging, whose work tables the caller must drop
+    (staged_write does), or raises NotStaged with nothing written and every work table dropped.
+
+    `owner`: the backend pid the work tables are named after (default: this connection's). A file prepared on
+    another thread's connection names them after the importing connection, which outlives that thread (see
+    _orphaned_tables_drop)."""
     _orphaned_tables_drop()
-    backend = _scalar("SELECT pg_backend_pid()")
-    prefix = f"{WORK_TABLES}{backend}_" + re.sub(r"[^a-z0-9]", "", f"{run.run_id}_{id(state)}".lower())
+    owner = owner or _scalar("SELECT pg_backend_pid()")
+    prefix = f"{WORK_TABLES}{owner}_" + re.sub(r"[^a-z0-9]", "", f"{run.run_id}_{id(state)}".lower())
     staging = Staging(export, state, prefix, progress)
-    # The statements here are huge expression trees over a million rows: JIT would compile them for seconds
-    # (measured: 10 s of 12 for 50,000 rows) to save far less.
-    _execute("SET jit = off")
-    _execute(f"SET work_mem = '{WORK_MEM}'")  # the sorts and hashes over a whole file, in memory
-    savepoint = None
+    _session_settings()
     try:
         started = time.monotonic()
         staging.raw = staging.table("raw")
@@ -100,31 +108,74 @@ def staged_import(export: ExportFile, state: FileState, run, *, progress=None, w
         staging.moved(0.3)
         # Inside a caller's transaction (tests, a management shell) a failed statement would abort it: a
         # savepoint lets the row-by-row path still run. In autocommit, as the job and the command run, none.
-        savepoint = transaction.savepoint_create() if connection.in_atomic_block else None
+        staging.savepoint = transaction.savepoint_create() if connection.in_atomic_block else None
         sqlclean.functions_create()
         staging.fields = [f for f in FIELDS[export.kind] if f.name in export.positions]
         _skipped_create(staging)
         _clean_table_create(staging)
         _report_rows(staging)
+        if prepare:
+            prepare(staging)
         staging.moved(0.45)
         log.info("staged %s: copied and cleaned in %.1fs", export.name, time.monotonic() - started)
+    except DatabaseError as exc:
+        _fall_back(staging, exc)
+    except BaseException:
+        staging_drop(staging)
+        raise
+    finally:
+        _session_reset()
+    return staging
+
+
+def staged_write(staging: Staging, run, writer) -> None:
+    """The kind's writer over a prepared file; its work tables are dropped at the end, whatever happens."""
+    _session_settings()
+    try:
         writer(staging, run)
     except DatabaseError as exc:  # not a write's (those are StagedFailure): a step of ours that went wrong
-        log.exception("the set-based import of %s failed", export.name)
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if staging.wrote:
+            log.exception("the set-based import of %s failed", staging.export.name)
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise StagedFailure(f"database error while importing the file set-based: {first}") from exc
-        if savepoint:
-            transaction.savepoint_rollback(savepoint)
-        raise NotStaged(f"the set-based steps failed before writing anything: {first}") from exc
+        _fall_back(staging, exc)
     finally:
+        _session_reset()
+        staging_drop(staging)
+
+
+def _fall_back(staging: Staging, exc: DatabaseError):
+    """A step of ours failed before anything was written: the row-by-row path gets the file."""
+    log.exception("the set-based import of %s failed", staging.export.name)
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if staging.savepoint:
+        transaction.savepoint_rollback(staging.savepoint)
+    staging_drop(staging)
+    raise NotStaged(f"the set-based steps failed before writing anything: {first}") from exc
+
+
+def staging_drop(staging: Staging) -> None:
+    for name in staging.tables:
+        try:
+            raw_table_drop(name)
+        except DatabaseError:  # an aborted transaction (tests) drops them itself
+            log.warning("could not drop the work table %s", name)
+    staging.tables.clear()
+
+
+def _session_settings() -> None:
+    # The statements here are huge expression trees over a million rows: JIT would compile them for seconds
+    # (measured: 10 s of 12 for 50,000 rows) to save far less.
+    _execute("SET jit = off")
+    _execute(f"SET work_mem = '{WORK_MEM}'")  # the sorts and hashes over a whole file, in memory
+
+
+def _session_reset() -> None:
+    try:
         _execute("RESET jit")
         _execute("RESET work_mem")
-        for name in staging.tables:
-            try:
-                raw_table_drop(name)
-            except DatabaseError:  # an aborted transaction (tests) drops them itself
-                log.warning("could not drop the work table %s", name)
+    except DatabaseError:  # an aborted transaction (tests): it goes with it
+        pass
 
 
 WORK_TABLES = "huike_import_p"  # + the backend's pid: whose they are
@@ -257,11 +308,8 @@ def _fast_rows_create(staging: Staging, *, extra_column: int | None) -> None:
 
 
 def _source_hash(staging: Staging) -> str:
-    """md5 of the record as the file has it (every field) and of the file's header (the same values under other
-    columns are another record): Order.source_hash."""
-    header = "\x02".join(staging.export.headers).replace("'", "''")
-    fields = ", ".join(f"coalesce(r.c{i}, '')" for i in range(staging.width))
-    return f"md5(concat_ws(chr(2), '{header}', {fields}))"
+    """The record's hash (Order.source_hash), made by the COPY pass (copying.py)."""
+    return "r.record_hash"
 
 
 def _not_skipped(staging: Staging) -> str:
@@ -400,9 +448,9 @@ def timed(label: str):
     log.debug("%.2fs %s", time.monotonic() - started, label)
 
 
-def in_transaction(staging: Staging, work, *, lines: tuple[int, int]) -> None:
+def in_transaction(staging: Staging, work, *, lines: tuple[int, int], raced: bool = False) -> None:
     """Run `work()` in one transaction, retried on a deadlock with a concurrent import; a database failure
-    becomes StagedFailure with the row-by-row path's wording."""
+    becomes StagedFailure with the row-by-row path's wording. With `raced`, a unique violation raises Raced."""
     staging.wrote = True
     for attempt in range(DEADLOCK_RETRIES + 1):
         try:
@@ -417,6 +465,11 @@ def in_transaction(staging: Staging, work, *, lines: tuple[int, int]) -> None:
             if "deadlock" in str(exc).lower() and attempt < DEADLOCK_RETRIES:
                 time.sleep(0.2 * (attempt + 1))
                 continue
+            raise StagedFailure(_failure(exc, lines)) from exc
+        except IntegrityError as exc:
+            if raced and getattr(exc.__cause__, "sqlstate", None) == "23505":  # unique_violation
+                log.info("lines %s to %s met rows a concurrent import wrote; written again with ON CONFLICT", *lines)
+                raise Raced() from exc
             raise StagedFailure(_failure(exc, lines)) from exc
         except DatabaseError as exc:
             raise StagedFailure(_failure(exc, lines)) from exc
@@ -454,5 +507,5 @@ def _scalar(statement: str, params=None):
 
 execute, scalar = _execute, _scalar
 
-__all__ = ["NotStaged", "StagedFailure", "execute", "good_rows", "in_transaction", "scalar", "slices", "stageable",
-           "staged_import"]
+__all__ = ["NotStaged", "Raced", "StagedFailure", "execute", "good_rows", "in_transaction", "scalar", "slices",
+           "stageable", "staged_prepare", "staged_write", "staging_drop"]

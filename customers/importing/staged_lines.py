@@ -15,34 +15,43 @@ from .refunds import refund_lines_link
 from .staged import Staging, dropped_create, execute, good_rows, in_transaction, repeated_rows, scalar, slices
 
 
-def write_staged_lines(staging: Staging, run: RunState) -> None:
-    summary = staging.state.summary
+def prepare_staged_lines(staging: Staging) -> None:
+    """What needs no other table: line keys, content hashes, repeated lines, the products the file names. Runs
+    ahead, on another connection, while the run's 订单报表 is written (ahead.py)."""
     ready = _ready_create(staging)
     dropped = _duplicates_resolve(staging, ready)
     winners = f"(SELECT r.* FROM {ready} r WHERE NOT EXISTS (SELECT 1 FROM {dropped} d WHERE d.line = r.line))"
-    summary["products_created"] += _products_create(staging, winners, lines=_span(ready))
+    staging.prepared.update(ready=ready, winners=winners, products=_products_named(staging, winners))
+
+
+def write_staged_lines(staging: Staging, run: RunState) -> None:
+    summary = staging.state.summary
+    ready, winners = staging.prepared["ready"], staging.prepared["winners"]
+    summary["products_created"] += _products_create(staging, staging.prepared["products"], lines=_span(ready))
     compared = _compare(staging, winners)
     counts = dict(_fetch(f"SELECT change, count(*) FROM {compared} GROUP BY change"))
     summary["lines_created"] += counts.get("new", 0)
     summary["lines_updated"] += counts.get("changed", 0)
     summary["lines_unchanged"] += counts.get("same", 0)
     staging.moved(0.55)
-    written = f"(SELECT r.* FROM {ready} r JOIN {compared} k ON k.line = r.line AND k.change <> 'same')"
     if counts.get("new") or counts.get("changed"):
-        parts = slices(staging, f"SELECT line FROM {compared} WHERE change <> 'same'")
+        written = _written_create(staging, ready, compared)
+        parts = slices(staging, f"SELECT line FROM {written}")
         for n, (low, high) in enumerate(parts, 1):
             in_transaction(staging, lambda low=low, high=high: _lines_write(written, low, high), lines=(low, high))
             staging.moved(0.55 + 0.4 * n / len(parts))
+        in_transaction(staging, lambda: _orphans_link(written), lines=_span(ready))
         summary["orphans"] += scalar(
-            f"SELECT count(*) FROM {written} w WHERE NOT EXISTS "
+            f"SELECT count(*) FROM {written} w WHERE w.order_id IS NULL AND NOT EXISTS "
             f"(SELECT 1 FROM {sql.table(Order)} o WHERE o.order_no = w.order_no)"
         )
         # Their buyers bought something new: the segmentation after the import must see it (auto-tags, products).
         run.affected.update(
             cid
             for (cid,) in _fetch(
-                f"SELECT DISTINCT o.customer_id FROM {sql.table(Order)} o WHERE o.customer_id IS NOT NULL "
-                f"AND o.order_no IN (SELECT order_no FROM {written} w)"
+                f"SELECT customer_id FROM {written} WHERE customer_id IS NOT NULL UNION "
+                f"SELECT o.customer_id FROM {written} w JOIN {sql.table(Order)} o ON o.order_no = w.order_no "
+                "WHERE w.order_id IS NULL AND o.customer_id IS NOT NULL"
             )
         )
         in_transaction(staging, lambda: refund_lines_link(ready), lines=_span(ready))
@@ -94,19 +103,26 @@ def _duplicates_resolve(staging: Staging, ready: str) -> str:
     return dropped_create(staging, losers)
 
 
-def _products_create(staging: Staging, winners: str, *, lines) -> int:
-    """Products not known yet, each with the code and title of its first line (in line-key order)."""
+def _products_named(staging: Staging, winners: str) -> str:
+    """Each product key the file names, with the code and title of its first line (in line-key order)."""
+    named = staging.table("products")
+    execute(
+        f"CREATE UNLOGGED TABLE {named} AS SELECT DISTINCT ON (w.product_key) w.product_key AS key, "
+        f"w.merchant_code, left(w.title, 255) AS title FROM {winners} w WHERE w.product_key <> '' "
+        f"ORDER BY w.product_key, w.line_key COLLATE \"C\""
+    )
+    return named
+
+
+def _products_create(staging: Staging, named: str, *, lines) -> int:
+    """The products not known yet."""
     created: list = []
 
     def work():
         created.extend(
             sql.upsert(
                 Product,
-                source=(
-                    f"(SELECT DISTINCT ON (w.product_key) w.product_key AS key, w.merchant_code, left(w.title, 255) "
-                    f"AS title FROM {winners} w WHERE w.product_key <> '' "
-                    f"ORDER BY w.product_key, w.line_key COLLATE \"C\") s"
-                ),
+                source=f"{named} s",
                 values={"key": "s.key", "merchant_code": "s.merchant_code", "title": "s.title"},
                 conflict=["key"],
                 update=None,
@@ -131,27 +147,53 @@ def _compare(staging: Staging, winners: str) -> str:
     return compared
 
 
+_COLUMNS = ["line_key", "order_no", "title", "merchant_code", "sku_properties", "package_info", "external_code",
+            "list_price", "quantity", "paid_amount", "status_text", "refund_status", "refund_amount", "remark",
+            "content_hash", "source_hash"]
+
+
+def _written_create(staging: Staging, ready: str, compared: str) -> str:
+    """The new and changed lines with their order and product ids, found once for the whole file (per slice,
+    each lookup read the whole order table again). A line whose order is not there yet stays an orphan until
+    _orphans_link, after the slices, looks again."""
+    written = staging.table("written")
+    execute(
+        f"CREATE UNLOGGED TABLE {written} AS SELECT r.line, "
+        + ", ".join(f"r.{name}" for name in _COLUMNS)
+        + f", o.id AS order_id, o.customer_id, p.id AS product_id FROM {ready} r "
+        f"JOIN {compared} k ON k.line = r.line AND k.change <> 'same' "
+        f"LEFT JOIN {sql.table(Order)} o ON o.order_no = r.order_no "
+        f"LEFT JOIN {sql.table(Product)} p ON p.key = r.product_key"
+    )
+    execute(f"ANALYZE {written} (line, order_id)")
+    return written
+
+
 def _lines_write(written: str, low: int, high: int) -> None:
-    columns = ["line_key", "order_no", "title", "merchant_code", "sku_properties", "package_info", "external_code",
-               "list_price", "quantity", "paid_amount", "status_text", "refund_status", "refund_amount", "remark",
-               "content_hash", "source_hash"]
-    values = {name: f"s.{name}" for name in columns}
+    values = {name: f"s.{name}" for name in _COLUMNS}
     for name in ("list_price", "paid_amount", "refund_amount"):
         values[name] = f"s.{name}::numeric"
-    values["order"] = "o.id"
-    values["product"] = "p.id"
+    values["order"] = "s.order_id"
+    values["product"] = "s.product_id"
     sql.upsert(
         OrderLine,
-        source=(
-            f"(SELECT * FROM {written} w WHERE w.line BETWEEN {low} AND {high}) s "
-            f"LEFT JOIN {sql.table(Order)} o ON o.order_no = s.order_no "
-            f"LEFT JOIN {sql.table(Product)} p ON p.key = s.product_key"
-        ),
+        source=f"(SELECT * FROM {written} w WHERE w.line BETWEEN {low} AND {high}) s",
         values=values,
         conflict=["line_key"],
         update=[n for n in values if n != "line_key"],
         where="t.content_hash IS DISTINCT FROM excluded.content_hash",
         order_by="s.line_key",
+    )
+
+
+def _orphans_link(written: str) -> None:
+    """The file's lines written without their order whose order is there now (a concurrent import wrote it
+    after _written_create looked): linked, as orders.link_orphans links them when the order comes later."""
+    lines, orders = sql.table(OrderLine), sql.table(Order)
+    execute(
+        f"UPDATE {lines} l SET order_id = o.id FROM {orders} o "
+        f"WHERE l.order_id IS NULL AND o.order_no = l.order_no "
+        f"AND l.order_no IN (SELECT w.order_no FROM {written} w WHERE w.order_id IS NULL)"
     )
 
 

@@ -23,6 +23,7 @@ from .identity import identity_key
 from .orders import ORDER_COLUMNS, _rank_sql, addresses_upsert, link_orphans
 from .records import _STATUSES, ORDER_HASHED, RANK, prepare_orders
 from .staged import (
+    Raced,
     StagedFailure,
     Staging,
     dropped_create,
@@ -254,11 +255,17 @@ def _new_orders_write(staging: Staging, run: RunState, orders: str, lanes: str) 
             source = _new_source(orders, lanes, low, high)
             in_slice: list[int] = []
 
-            def work(source=source, low=low, high=high, in_slice=in_slice):
-                in_slice.extend(_customers_insert(buyers, low, high))
-                _orders_slice_write(state, run, source)
+            def work(source=source, low=low, high=high, in_slice=in_slice, plain=True):
+                in_slice.clear()
+                in_slice.extend(_customers_insert(buyers, low, high, plain=plain))
+                _orders_slice_write(state, run, source, plain=plain)
 
-            in_transaction(staging, work, lines=(low, high))
+            # These buyers and orders were new when the lanes were drawn: plain INSERTs. Should a concurrent
+            # import have written some of them since, the slice is written again with ON CONFLICT.
+            try:
+                in_transaction(staging, work, lines=(low, high), raced=True)
+            except Raced:
+                in_transaction(staging, lambda work=work: work(plain=False), lines=(low, high))
             created += in_slice
             landed = high
             state.summary["landed_through_line"] = high
@@ -274,7 +281,7 @@ def _new_orders_write(staging: Staging, run: RunState, orders: str, lanes: str) 
     state.figured.update(set(created) - state.affected)  # those with refunds waiting get recomputed
 
 
-def _customers_insert(buyers: str, low: int, high: int) -> list[int]:
+def _customers_insert(buyers: str, low: int, high: int, *, plain: bool) -> list[int]:
     columns = ["identity_key", "buyer_nick", "display_nick", "real_name", "phone", "phone_tail", "phone_is_masked",
                "phone_is_virtual", "phone_virtual_expires_at", "email", "wangwang", "province", "city", "district",
                "address", "postcode", "order_count", "paid_order_count", "total_paid", "avg_order_value",
@@ -285,7 +292,7 @@ def _customers_insert(buyers: str, low: int, high: int) -> list[int]:
         Customer,
         source=f"(SELECT * FROM {buyers} b WHERE b.first_line BETWEEN {low} AND {high}) s",
         values=values,
-        conflict=["identity_key"],
+        conflict=None if plain else ["identity_key"],
         update=None,
         order_by="s.identity_key",
         returning="id",
@@ -351,8 +358,9 @@ def _new_source(orders: str, lanes: str, low: int | None = None, high: int | Non
     )
 
 
-def _orders_slice_write(state: FileState, run: RunState, source: str) -> None:
-    """One slice of new orders: the orders, their addresses, the lines and refunds waiting for them."""
+def _orders_slice_write(state: FileState, run: RunState, source: str, *, plain: bool) -> None:
+    """One slice of new orders: the orders, their addresses, the lines and refunds waiting for them. `plain`:
+    the orders are written with a plain INSERT (in_transaction(raced=True) turns a clash into Raced)."""
     summary = state.summary
     values = {}
     for name, kind in ORDER_COLUMNS:
@@ -366,23 +374,28 @@ def _orders_slice_write(state: FileState, run: RunState, source: str) -> None:
             values[name] = f"o.{name}"
     now = sql.timestamp_literal(run.now)
     update = [n if n != "customer_id" else "customer" for n, _ in ORDER_COLUMNS if n != "order_no"]
-    written = sql.upsert(
-        Order,
-        source=source,
-        values={**values, "updated_at": now, "imported_at": now},
-        conflict=["order_no"],
-        update=[*update, "updated_at"],
-        where=(
-            f"{_rank_sql('excluded.status')} >= {_rank_sql('t.status')} AND "
-            "(t.content_hash IS DISTINCT FROM excluded.content_hash "
-            "OR t.customer_id IS DISTINCT FROM excluded.customer_id)"
-        ),
-        order_by="o.order_no",
-        returning="(t.xmax = 0)",
-    )
-    created = sum(1 for (inserted,) in written if inserted)
-    summary["orders_created"] += created
-    summary["orders_updated"] += len(written) - created  # a concurrent import wrote them first
+    if plain:
+        created = len(sql.upsert(Order, source=source, values={**values, "updated_at": now, "imported_at": now},
+                                 conflict=None, update=None, order_by="o.order_no", returning="1"))
+        summary["orders_created"] += created
+    else:
+        written = sql.upsert(
+            Order,
+            source=source,
+            values={**values, "updated_at": now, "imported_at": now},
+            conflict=["order_no"],
+            update=[*update, "updated_at"],
+            where=(
+                f"{_rank_sql('excluded.status')} >= {_rank_sql('t.status')} AND "
+                "(t.content_hash IS DISTINCT FROM excluded.content_hash "
+                "OR t.customer_id IS DISTINCT FROM excluded.customer_id)"
+            ),
+            order_by="o.order_no",
+            returning="(t.xmax = 0)",
+        )
+        created = sum(1 for (inserted,) in written if inserted)
+        summary["orders_created"] += created
+        summary["orders_updated"] += len(written) - created  # a concurrent import wrote them first
     address_parts = "o.receiver_name, left(o.receiver_phone, 20), o.province, o.city, o.district, o.detail, o.postcode"
     addresses = f"""(
         SELECT coalesce(cu.merged_into_id, cu.id) AS customer_id,

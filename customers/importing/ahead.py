@@ -1,0 +1,86 @@
+"""A 宝贝报表 prepared on a second connection while the run's 订单报表 is written (PostgreSQL, autocommit only).
+
+Why: writing orders keeps one core busy in one backend; COPYing and cleaning the lines file needs nothing the
+orders write (its own work tables, and the line table, which no earlier file of the run writes), so on two cores
+it costs almost no wall time beside it. Only the steps before any write run ahead (staged.staged_prepare); the
+writes keep the run's order. Inside a caller's transaction (tests, a shell) nothing runs ahead: a second
+connection could not see that transaction's rows, and what it commits could not be rolled back with it.
+"""
+
+import copy
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from django.db import connection, connections
+
+from .batches import FileState, RunState
+from .columns import LINES, ORDERS
+from .reading import ExportFile
+from .staged import Staging, scalar, stageable, staged_prepare, staging_drop
+
+log = logging.getLogger(__name__)
+
+
+class Ahead:
+    """One file being prepared on its own thread (and so its own database connection)."""
+
+    def __init__(self, export: ExportFile, state: FileState, run: RunState, prepare) -> None:
+        self.export = export
+        self.taken = False  # staging() was called: the run writes it (and drops its tables)
+        self.saved = copy.deepcopy(state.summary)  # what the summary was, for a fallback to the row-by-row path
+        self._work = (export, state, run, prepare)
+        self._pool = None
+        self._future = None
+
+    def start(self) -> None:
+        """Begin preparing (once). The runner calls it when the file before is COPYed and cleaned: those steps
+        keep both cores busy already; the writes after them keep one."""
+        if self._future is not None:
+            return
+        owner = scalar("SELECT pg_backend_pid()")  # the work tables live as long as this connection
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="huike-import-ahead")
+        self._future = self._pool.submit(self._prepare, *self._work, owner)
+        log.info("preparing %s ahead, on a second connection", self.export.name)
+
+    @staticmethod
+    def _prepare(export, state, run, prepare, owner) -> Staging:
+        try:
+            return staged_prepare(export, state, run, prepare=prepare, owner=owner)
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    def staging(self) -> Staging:
+        """The prepared file, once ready; raises NotStaged as staged_prepare does."""
+        self.taken = True
+        self.start()
+        try:
+            return self._future.result()
+        finally:
+            self._pool.shutdown()
+
+    def discard(self) -> None:
+        """The run ended without writing the file (it stopped at a failure): drop what was prepared."""
+        if self._future is None:
+            return
+        try:
+            staging = self._future.result()
+        except Exception:  # nothing left behind: staged_prepare drops its tables when it fails
+            return
+        finally:
+            self._pool.shutdown()
+        staging_drop(staging)
+
+
+def ahead_start(files: list[tuple[ExportFile, FileState]], run: RunState, prepare) -> Ahead | None:
+    """Start preparing the run's first 宝贝报表 when a 订单报表 is written before it and the 宝贝报表 takes the
+    set-based path. `files` are in the order they will be written."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return None
+    kinds = [export.kind for export, _ in files]
+    if ORDERS not in kinds or LINES not in kinds:
+        return None
+    first_lines = kinds.index(LINES)
+    export, state = files[first_lines]
+    if ORDERS not in kinds[:first_lines] or not stageable(export):
+        return None
+    return Ahead(export, state, run, prepare)
