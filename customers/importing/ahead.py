@@ -33,8 +33,8 @@ class Ahead:
         self._future = None
 
     def start(self) -> None:
-        """Begin preparing (once). The runner calls it when the file before is COPYed and cleaned: those steps
-        keep both cores busy already; the writes after them keep one."""
+        """Begin preparing (once). The runner calls it when the file before it is COPYed: the two COPY passes
+        would only take turns at the one Python interpreter."""
         if self._future is not None:
             return
         owner = scalar("SELECT pg_backend_pid()")  # the work tables live as long as this connection

@@ -114,6 +114,8 @@ def import_files(paths: Iterable, *, job=None, progress: Progress | None = None,
                 stopped = _import_file(export, state, run, progress, done, total, chunk_rows)
             with timed(f"finish {state.name}"):
                 failure = _finish_file(state, run)  # also after a failed batch: for the batches that landed
+            if connection.vendor == "postgresql":
+                _analyze([(state.summary, export)])  # the next file joins what this one wrote
             stopped = stopped or failure
             done += export.size
     finally:
@@ -121,8 +123,6 @@ def import_files(paths: Iterable, *, job=None, progress: Progress | None = None,
             ahead.discard()
 
     rows = sum(s["rows"] for s, _ in entries)
-    if connection.vendor == "postgresql":
-        _analyze(entries)
     files = [_public(summary) for summary, _ in entries]
     log.info("import %s: %d files, %d rows in %.1fs", run.run_id, len(files), rows, time.monotonic() - started)
     return {"files": files, "status": _overall(files), "run": run.run_id, "customer_ids": sorted(run.affected)}
@@ -151,9 +151,8 @@ def _import_staged(export: ExportFile, state: FileState, run: RunState, progress
             staging.progress = moved
             staged_write(staging, run, writer)
         else:
-            staging = staged_prepare(export, state, run, progress=moved, prepare=prepare)
-            if ahead:
-                ahead.start()
+            # The next file's COPY starts when this one's ends: two at once would share one Python thread's time
+            staging = staged_prepare(export, state, run, progress=moved, prepare=prepare, copied=ahead and ahead.start)
             staged_write(staging, run, writer)
     except NotStaged as exc:
         log.info("%s is read row by row: %s", export.name, exc)
@@ -271,8 +270,8 @@ def _overall(files: list[dict]) -> str:
 
 
 def _analyze(entries) -> None:
-    """Fresh statistics after a big load: without them one derivation query once flipped to an 8-minute plan.
-    Only the tables this import wrote many rows to."""
+    """Fresh statistics after a big load (of each file, since the next one joins what it wrote): without them
+    one derivation query once flipped to an 8-minute plan. Only the tables the files wrote many rows to."""
     written = {
         Order: ("orders_created", "orders_updated"),
         OrderLine: ("lines_created", "lines_updated"),

@@ -86,14 +86,16 @@ def stageable(export: ExportFile) -> bool:
     return all(f.name in export.positions for f in FIELDS[export.kind] if f.required)
 
 
-def staged_prepare(export: ExportFile, state: FileState, run, *, progress=None, prepare=None, owner: int = 0):
+def staged_prepare(
+    export: ExportFile, state: FileState, run, *, progress=None, prepare=None, owner: int = 0, copied=None
+):
     """The steps before any write: COPY, the records imported before as they are, cleaning, the rows' errors,
     and the kind's own `prepare(staging)`. Returns the Staging, whose work tables the caller must drop
     (staged_write does), or raises NotStaged with nothing written and every work table dropped.
 
     `owner`: the backend pid the work tables are named after (default: this connection's). A file prepared on
     another thread's connection names them after the importing connection, which outlives that thread (see
-    _orphaned_tables_drop)."""
+    _orphaned_tables_drop). `copied()` is called once the file is COPYed."""
     _orphaned_tables_drop()
     owner = owner or _scalar("SELECT pg_backend_pid()")
     prefix = f"{WORK_TABLES}{owner}_" + re.sub(r"[^a-z0-9]", "", f"{run.run_id}_{id(state)}".lower())
@@ -106,6 +108,8 @@ def staged_prepare(export: ExportFile, state: FileState, run, *, progress=None, 
         staging.width = raw.width
         state.summary["skipped"] += raw.skipped
         staging.moved(0.3)
+        if copied:
+            copied()
         # Inside a caller's transaction (tests, a management shell) a failed statement would abort it: a
         # savepoint lets the row-by-row path still run. In autocommit, as the job and the command run, none.
         staging.savepoint = transaction.savepoint_create() if connection.in_atomic_block else None
@@ -481,6 +485,15 @@ def _failure(exc: Exception, lines: tuple[int, int]) -> str:
     return f"database error in the rows from line {lines[0]} to {lines[1]} (nothing of them was saved): {first}"
 
 
+def statistics_keep_up(model, written: int) -> None:
+    """ANALYZE a table this import has written `written` rows to when its statistics know of far fewer rows.
+    Statistics taken while a big insert was still uncommitted say the table is empty: the next slice's join
+    against it then became a nested loop over "one" customer and ran for ten minutes at 1M orders."""
+    known = scalar("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [model._meta.db_table])
+    if written > 2 * max(known, 0) + 10_000:
+        execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+
+
 def slices(staging: Staging, source: str) -> list[tuple[int, int]]:
     """Line ranges of about SLICE_ROWS rows of `source` (a query with a `line` column)."""
     with connection.cursor() as cursor:
@@ -508,4 +521,4 @@ def _scalar(statement: str, params=None):
 execute, scalar = _execute, _scalar
 
 __all__ = ["NotStaged", "Raced", "StagedFailure", "execute", "good_rows", "in_transaction", "scalar", "slices",
-           "stageable", "staged_prepare", "staged_write", "staging_drop"]
+           "stageable", "staged_prepare", "staged_write", "staging_drop", "statistics_keep_up"]

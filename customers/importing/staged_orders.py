@@ -33,6 +33,7 @@ from .staged import (
     repeated_rows,
     scalar,
     slices,
+    statistics_keep_up,
     timed,
 )
 
@@ -267,6 +268,7 @@ def _new_orders_write(staging: Staging, run: RunState, orders: str, lanes: str) 
             except Raced:
                 in_transaction(staging, lambda work=work: work(plain=False), lines=(low, high))
             created += in_slice
+            statistics_keep_up(Customer, len(created))  # the next slice's orders join them
             landed = high
             state.summary["landed_through_line"] = high
             staging.moved(0.55 + 0.3 * n / len(parts))
