@@ -26,6 +26,7 @@ class Ahead:
 
     def __init__(self, export: ExportFile, state: FileState, run: RunState, prepare) -> None:
         self.export = export
+        self.state = state
         self.taken = False  # staging() was called: the run writes it (and drops its tables)
         self.saved = copy.deepcopy(state.summary)  # what the summary was, for a fallback to the row-by-row path
         self._work = (export, state, run, prepare)
@@ -59,16 +60,23 @@ class Ahead:
             self._pool.shutdown()
 
     def discard(self) -> None:
-        """The run ended without writing the file (it stopped at a failure): drop what was prepared."""
+        """The run ends without writing the file (it stopped at a failure): what was prepared is dropped, and
+        the file's summary is as it was before (no rows, no errors: it was not imported)."""
+        if self.taken:
+            return
+        self.taken = True
         if self._future is None:
             return
         try:
             staging = self._future.result()
         except Exception:  # nothing left behind: staged_prepare drops its tables when it fails
-            return
+            staging = None
         finally:
             self._pool.shutdown()
-        staging_drop(staging)
+            self.state.summary.clear()
+            self.state.summary.update(self.saved)
+        if staging:
+            staging_drop(staging)
 
 
 def ahead_start(files: list[tuple[ExportFile, FileState]], run: RunState, prepare) -> Ahead | None:

@@ -105,6 +105,8 @@ def import_files(paths: Iterable, *, job=None, progress: Progress | None = None,
     try:
         for export, state in queue:
             if stopped:
+                if ahead and ahead.export is export:
+                    ahead.discard()
                 state.summary.update(status="failed", reason="not imported: the import stopped at a database error")
                 continue
             stopped = _import_staged(export, state, run, progress, done, total, ahead)
@@ -119,8 +121,8 @@ def import_files(paths: Iterable, *, job=None, progress: Progress | None = None,
             stopped = stopped or failure
             done += export.size
     finally:
-        if ahead and not ahead.taken:
-            ahead.discard()
+        if ahead:
+            ahead.discard()  # when it was not taken: the run ended early
 
     rows = sum(s["rows"] for s, _ in entries)
     files = [_public(summary) for summary, _ in entries]

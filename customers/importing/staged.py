@@ -440,6 +440,13 @@ def dropped_create(staging: Staging, lines: list[int]) -> str:
     return dropped
 
 
+def landed_through(staging: Staging) -> int:
+    """The last line of a good row (written, or unchanged), as the row-by-row path reports how far a file got."""
+    written = f"SELECT max(line) FROM {staging.clean} c WHERE {good_rows(staging)}"
+    unchanged = f"SELECT max(line) FROM {staging.skipped}" if staging.skipped else "SELECT 0"
+    return _scalar(f"SELECT coalesce(greatest(({written}), ({unchanged})), 0)")
+
+
 def good_rows(staging: Staging, alias: str = "c") -> str:
     return f"NOT {alias}.bad AND NOT {alias}.extra"
 
@@ -520,5 +527,6 @@ def _scalar(statement: str, params=None):
 
 execute, scalar = _execute, _scalar
 
-__all__ = ["NotStaged", "Raced", "StagedFailure", "execute", "good_rows", "in_transaction", "scalar", "slices",
+__all__ = ["NotStaged", "Raced", "StagedFailure", "execute", "good_rows", "in_transaction", "landed_through",
+           "scalar", "slices",
            "stageable", "staged_prepare", "staged_write", "staging_drop", "statistics_keep_up"]

@@ -12,7 +12,18 @@ from .batches import RunState
 from .columns import FIELDS, LINES
 from .records import LINE_HASHED
 from .refunds import refund_lines_link
-from .staged import Staging, dropped_create, execute, good_rows, in_transaction, repeated_rows, scalar, slices
+from .staged import (
+    Raced,
+    Staging,
+    dropped_create,
+    execute,
+    good_rows,
+    in_transaction,
+    landed_through,
+    repeated_rows,
+    scalar,
+    slices,
+)
 
 
 def prepare_staged_lines(staging: Staging) -> None:
@@ -38,7 +49,14 @@ def write_staged_lines(staging: Staging, run: RunState) -> None:
         written = _written_create(staging, ready, compared)
         parts = slices(staging, f"SELECT line FROM {written}")
         for n, (low, high) in enumerate(parts, 1):
-            in_transaction(staging, lambda low=low, high=high: _lines_write(written, low, high), lines=(low, high))
+            # New lines (not in the table when compared) go in with a plain INSERT; should a concurrent import
+            # have written some since, the slice is written again with ON CONFLICT.
+            try:
+                in_transaction(staging, lambda low=low, high=high: _lines_write(written, low, high, plain=True),
+                               lines=(low, high), raced=True)
+            except Raced:
+                in_transaction(staging, lambda low=low, high=high: _lines_write(written, low, high, plain=False),
+                               lines=(low, high))
             staging.moved(0.55 + 0.4 * n / len(parts))
         in_transaction(staging, lambda: _orphans_link(written), lines=_span(ready))
         summary["orphans"] += scalar(
@@ -55,7 +73,7 @@ def write_staged_lines(staging: Staging, run: RunState) -> None:
             )
         )
         in_transaction(staging, lambda: refund_lines_link(ready), lines=_span(ready))
-    summary["landed_through_line"] = scalar(f"SELECT coalesce(max(line), 0) FROM {staging.raw}")
+    summary["landed_through_line"] = landed_through(staging)
 
 
 def _ready_create(staging: Staging) -> str:
@@ -158,7 +176,7 @@ def _written_create(staging: Staging, ready: str, compared: str) -> str:
     _orphans_link, after the slices, looks again."""
     written = staging.table("written")
     execute(
-        f"CREATE UNLOGGED TABLE {written} AS SELECT r.line, "
+        f"CREATE UNLOGGED TABLE {written} AS SELECT r.line, k.change, "
         + ", ".join(f"r.{name}" for name in _COLUMNS)
         + f", o.id AS order_id, o.customer_id, p.id AS product_id FROM {ready} r "
         f"JOIN {compared} k ON k.line = r.line AND k.change <> 'same' "
@@ -169,15 +187,21 @@ def _written_create(staging: Staging, ready: str, compared: str) -> str:
     return written
 
 
-def _lines_write(written: str, low: int, high: int) -> None:
+def _lines_write(written: str, low: int, high: int, *, plain: bool) -> None:
+    """The slice's new and changed lines; with `plain`, the new ones by a plain INSERT."""
     values = {name: f"s.{name}" for name in _COLUMNS}
     for name in ("list_price", "paid_amount", "refund_amount"):
         values[name] = f"s.{name}::numeric"
     values["order"] = "s.order_id"
     values["product"] = "s.product_id"
+    rows = f"SELECT * FROM {written} w WHERE w.line BETWEEN {low} AND {high}"
+    if plain:
+        sql.upsert(OrderLine, source=f"({rows} AND w.change = 'new') s", values=values, conflict=None, update=None,
+                   order_by="s.line_key")
+        rows += " AND w.change <> 'new'"
     sql.upsert(
         OrderLine,
-        source=f"(SELECT * FROM {written} w WHERE w.line BETWEEN {low} AND {high}) s",
+        source=f"({rows}) s",
         values=values,
         conflict=["line_key"],
         update=[n for n in values if n != "line_key"],

@@ -30,6 +30,7 @@ from .staged import (
     execute,
     good_rows,
     in_transaction,
+    landed_through,
     repeated_rows,
     scalar,
     slices,
@@ -61,7 +62,7 @@ def write_staged_orders(staging: Staging, run: RunState) -> None:
             _rest_write(staging, run, lanes)
         finally:  # also when a later batch failed: those that landed gave them more orders, so recompute
             state.figured -= state.affected - before
-    state.summary["landed_through_line"] = scalar(f"SELECT coalesce(max(line), 0) FROM {staging.raw}")
+    state.summary["landed_through_line"] = landed_through(staging)
 
 
 # --- derive --------------------------------------------------------------------------------------------------------

@@ -335,3 +335,116 @@ def test_a_failing_set_based_step_before_any_write_falls_back_to_row_by_row(sett
 
     _assert_same(row_by_row, staged)
     assert staged[0]["files"][0]["orders_created"] == 2
+
+
+def _quirky_pair(tmp_path) -> list[str]:
+    orders = write_export(tmp_path / "ExportOrderList.csv", ORDER_HEADER, quirky_orders())
+    lines = write_export(
+        tmp_path / "ExportOrderDetailList.csv",
+        LINE_HEADER_2017,
+        [
+            line_row(订单编号='="3003249668502700001"'),
+            line_row(订单编号='="3003249668502700001"', 标题="第二件", 商家编码=""),
+            line_row(订单编号='="3003249668502799999"'),  # an orphan
+            line_row(订单编号='="3003249668502700018"', 购买数量="x"),
+        ],
+        trailing_comma=True,
+    )
+    return [str(orders), str(lines)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lines_file_prepared_ahead_on_a_second_connection_imports_the_same(settings, tmp_path):
+    # Given an orders and a lines file, imported outside any transaction (as the job and the command run)
+    paths = _quirky_pair(tmp_path)
+
+    with _logged("customers.importing.ahead") as messages:
+        row_by_row, staged = _both_ways(settings, paths)
+
+    # Then the lines file was prepared on the second connection, and the result is the row-by-row one
+    assert messages == ["preparing ExportOrderDetailList.csv ahead, on a second connection"]
+    _assert_same(row_by_row, staged)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_class WHERE relname LIKE 'huike_import_%'")
+        assert cursor.fetchone()[0] == 0  # its work tables too are gone
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lines_file_prepared_ahead_is_dropped_when_the_orders_file_fails(settings, tmp_path, monkeypatch):
+    from customers.importing import staged_orders
+
+    def failing(*args, **kwargs):
+        raise staged_orders.StagedFailure("database error in the rows from line 2 to 9: boom")
+
+    monkeypatch.setattr(staged_orders, "_new_orders_write", failing)
+    settings.HUIKE_IMPORT_STAGE_MIN_BYTES = 0
+
+    summary = import_files(_quirky_pair(tmp_path))
+
+    [orders, lines] = summary["files"]
+    assert orders["status"] == "failed" and "boom" in orders["reason"]
+    assert lines["status"] == "failed" and lines["reason"].startswith("not imported")
+    assert lines["rows"] == 0 and lines["errors"] == []  # what was prepared ahead is not reported as imported
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_class WHERE relname LIKE 'huike_import_%'")
+        assert cursor.fetchone()[0] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_orders_and_lines_a_concurrent_import_wrote_first_are_written_again_with_on_conflict(
+    settings, tmp_path, monkeypatch
+):
+    import threading
+
+    from django.db import connections
+
+    from customers.importing import staged_lines, staged_orders
+    from customers.models import OrderLine
+
+    # Given a pair whose order and line another import commits after ours found them new, before ours writes
+    settings.HUIKE_IMPORT_STAGE_MIN_BYTES = 0
+    header = ["子订单编号", "主订单编号", *[h for h in LINE_HEADER_2017 if h != "订单编号"]]
+    line = dict(line_row(), 子订单编号='="3003249668502700101"', 主订单编号='="3003249668502700001"')
+    paths = [
+        str(write_export(tmp_path / "ExportOrderList.csv", ORDER_HEADER, [_order(1), _order(2)])),
+        str(write_export(tmp_path / "ExportOrderDetailList.csv", header, [line])),
+    ]
+
+    def elsewhere(work):  # another connection, committed at once
+        def run():
+            try:
+                work()
+            finally:
+                connections.close_all()
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join()
+
+    customers_insert, lines_write = staged_orders._customers_insert, staged_lines._lines_write
+
+    def customers_insert_raced(buyers, low, high, *, plain):
+        if plain:
+            elsewhere(lambda: Order.objects.create(order_no="3003249668502700001", status="unpaid"))
+        return customers_insert(buyers, low, high, plain=plain)
+
+    def lines_write_raced(written, low, high, *, plain):
+        if plain:
+            elsewhere(lambda: OrderLine.objects.create(line_key="3003249668502700101", order_no="x", quantity=9))
+        return lines_write(written, low, high, plain=plain)
+
+    monkeypatch.setattr(staged_orders, "_customers_insert", customers_insert_raced)
+    monkeypatch.setattr(staged_lines, "_lines_write", lines_write_raced)
+
+    with _logged("customers.importing.staged") as messages:
+        [orders, lines] = import_files(paths)["files"]
+
+    # Then each slice met the other's row, was rolled back whole and written again with ON CONFLICT: our file's
+    # content wins, nothing is lost or doubled
+    assert sum("written again with ON CONFLICT" in m for m in messages) == 2
+    assert (orders["status"], orders["orders_created"], orders["orders_updated"]) == ("ok", 1, 1)
+    assert Order.objects.count() == 2 and Order.objects.get(order_no="3003249668502700001").status != "unpaid"
+    assert Order.objects.get(order_no="3003249668502700001").customer is not None
+    assert lines["status"] == "ok" and OrderLine.objects.count() == 1
+    written = OrderLine.objects.get(line_key="3003249668502700101")
+    assert (written.order_no, written.quantity, written.order.order_no) == ("3003249668502700001", 1, written.order_no)
