@@ -36,7 +36,6 @@ _COPY_ENCODINGS = {"utf-8": "UTF8", "gb18030": "GB18030"}
 # Every field follows a comma here (the line number is put in front of each record), so `,="` finds them with a
 # plain search: a pattern per field position was ten times slower than COPY itself.
 FORMULA_MARK = "\x01"
-_EMPTY_MARKED = re.compile(rb',"\x01""(?=,|\r?\n|$)')
 # What the rewrite must not meet, else the file is not staged (never wrongly, sometimes needlessly: text inside a
 # quoted field can look like this too): a formula whose text holds a comma or is followed by more text, and any
 # other formula with quotes in an unquoted field (`=HYPERLINK("…")`). Other unquoted fields with a quote inside
@@ -143,12 +142,11 @@ def _quoted(block: bytes) -> bytes:
     if b"\x01" in block:
         raise NotStaged("a control character \\x01 in the text")
     if b',="' in block:
-        # Byte searches, not a regex per formula (twice as fast): every `,="` is marked; an empty `=""` then
-        # reads `"\x01""`, put right where a field ends. A formula whose text starts with a quote is left
-        # malformed, and _BAD_FORMULA refuses it.
+        # A byte search, not a regex per formula (twice as fast): every `,="` is marked, an empty `=""` included
+        # (it becomes `"\x01"`). Whatever else it turns into something other than a plain marked field (a
+        # formula whose text holds or starts with a quote, `,="` inside quoted text), _BAD_FORMULA refuses, as
+        # the regex rewrite's checks did.
         block = block.replace(b',="', b',"\x01')
-        if b',"\x01""' in block:
-            block = _EMPTY_MARKED.sub(b',"\x01"', block)
         if _BAD_FORMULA.search(block):
             raise NotStaged("an Excel formula that is not a plain `=\"…\"` value")
     if b",=" in block and _FORMULA_QUOTES.search(block):

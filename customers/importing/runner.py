@@ -102,6 +102,7 @@ def import_files(paths: Iterable, *, job=None, progress: Progress | None = None,
         for summary, export in sorted((e for e in entries if e[1]), key=lambda e: KIND_ORDER[e[1].kind])
     ]
     ahead = ahead_start(queue, run, STAGED[LINES][0])
+    analyzed: set = set()
     try:
         for export, state in queue:
             if stopped:
@@ -117,7 +118,7 @@ def import_files(paths: Iterable, *, job=None, progress: Progress | None = None,
             with timed(f"finish {state.name}"):
                 failure = _finish_file(state, run)  # also after a failed batch: for the batches that landed
             if connection.vendor == "postgresql":
-                _analyze([(state.summary, export)])  # the next file joins what this one wrote
+                analyzed |= _analyze([(state.summary, export)])  # the next file joins what this one wrote
             stopped = stopped or failure
             done += export.size
     finally:
@@ -125,6 +126,8 @@ def import_files(paths: Iterable, *, job=None, progress: Progress | None = None,
             ahead.discard()  # when it was not taken: the run ended early
 
     rows = sum(s["rows"] for s, _ in entries)
+    if connection.vendor == "postgresql":
+        _analyze(entries, skip=analyzed)  # many rows over several files, none of them with enough alone
     files = [_public(summary) for summary, _ in entries]
     log.info("import %s: %d files, %d rows in %.1fs", run.run_id, len(files), rows, time.monotonic() - started)
     return {"files": files, "status": _overall(files), "run": run.run_id, "customer_ids": sorted(run.affected)}
@@ -271,9 +274,10 @@ def _overall(files: list[dict]) -> str:
     return "failed"
 
 
-def _analyze(entries) -> None:
+def _analyze(entries, skip: set = frozenset()) -> set:
     """Fresh statistics after a big load (of each file, since the next one joins what it wrote): without them
-    one derivation query once flipped to an 8-minute plan. Only the tables the files wrote many rows to."""
+    one derivation query once flipped to an 8-minute plan. Only the tables the files wrote many rows to, but
+    those in `skip`; returns the models analyzed."""
     written = {
         Order: ("orders_created", "orders_updated"),
         OrderLine: ("lines_created", "lines_updated"),
@@ -285,6 +289,8 @@ def _analyze(entries) -> None:
         models |= {Customer, CustomerAddress, TimelineEvent}
     if OrderLine in models:
         models.add(Product)
+    models -= skip
     with connection.cursor() as cursor:
         for model in sorted(models, key=lambda m: m._meta.db_table):
             cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+    return models

@@ -41,23 +41,31 @@ def write_staged_lines(staging: Staging, run: RunState) -> None:
     summary["products_created"] += _products_create(staging, staging.prepared["products"], lines=_span(ready))
     compared = _compare(staging, winners)
     counts = dict(_fetch(f"SELECT change, count(*) FROM {compared} GROUP BY change"))
-    summary["lines_created"] += counts.get("new", 0)
-    summary["lines_updated"] += counts.get("changed", 0)
     summary["lines_unchanged"] += counts.get("same", 0)
     staging.moved(0.55)
     if counts.get("new") or counts.get("changed"):
         written = _written_create(staging, ready, compared)
         parts = slices(staging, f"SELECT line FROM {written}")
+        landed = 0
         for n, (low, high) in enumerate(parts, 1):
+            result: list[int] = []  # lines created, updated: counted once the transaction has committed
+
+            def work(low=low, high=high, result=result, plain=True):
+                result[:] = _lines_write(written, low, high, plain=plain)
+
             # New lines (not in the table when compared) go in with a plain INSERT; should a concurrent import
             # have written some since, the slice is written again with ON CONFLICT.
             try:
-                in_transaction(staging, lambda low=low, high=high: _lines_write(written, low, high, plain=True),
-                               lines=(low, high), raced=True)
+                in_transaction(staging, work, lines=(low, high), raced=True)
             except Raced:
-                in_transaction(staging, lambda low=low, high=high: _lines_write(written, low, high, plain=False),
-                               lines=(low, high))
+                in_transaction(staging, lambda work=work: work(plain=False), lines=(low, high))
+            summary["lines_created"] += result[0]
+            summary["lines_updated"] += result[1]
+            summary["landed_through_line"] = high
             staging.moved(0.55 + 0.4 * n / len(parts))
+            landed += sum(result)
+        # a line a concurrent import wrote with this very content meanwhile was left as it was
+        summary["lines_unchanged"] += counts.get("new", 0) + counts.get("changed", 0) - landed
         in_transaction(staging, lambda: _orphans_link(written), lines=_span(ready))
         summary["orphans"] += scalar(
             f"SELECT count(*) FROM {written} w WHERE w.order_id IS NULL AND NOT EXISTS "
@@ -187,19 +195,21 @@ def _written_create(staging: Staging, ready: str, compared: str) -> str:
     return written
 
 
-def _lines_write(written: str, low: int, high: int, *, plain: bool) -> None:
-    """The slice's new and changed lines; with `plain`, the new ones by a plain INSERT."""
+def _lines_write(written: str, low: int, high: int, *, plain: bool) -> tuple[int, int]:
+    """The slice's new and changed lines; with `plain`, the new ones by a plain INSERT. Returns the lines
+    created and updated."""
     values = {name: f"s.{name}" for name in _COLUMNS}
     for name in ("list_price", "paid_amount", "refund_amount"):
         values[name] = f"s.{name}::numeric"
     values["order"] = "s.order_id"
     values["product"] = "s.product_id"
     rows = f"SELECT * FROM {written} w WHERE w.line BETWEEN {low} AND {high}"
+    created = 0
     if plain:
-        sql.upsert(OrderLine, source=f"({rows} AND w.change = 'new') s", values=values, conflict=None, update=None,
-                   order_by="s.line_key")
+        created = len(sql.upsert(OrderLine, source=f"({rows} AND w.change = 'new') s", values=values,
+                                 conflict=None, update=None, order_by="s.line_key", returning="1"))
         rows += " AND w.change <> 'new'"
-    sql.upsert(
+    upserted = sql.upsert(
         OrderLine,
         source=f"({rows}) s",
         values=values,
@@ -207,7 +217,10 @@ def _lines_write(written: str, low: int, high: int, *, plain: bool) -> None:
         update=[n for n in values if n != "line_key"],
         where="t.content_hash IS DISTINCT FROM excluded.content_hash",
         order_by="s.line_key",
+        returning="(t.xmax = 0)",
     )
+    inserted = sum(1 for (new,) in upserted if new)
+    return created + inserted, len(upserted) - inserted
 
 
 def _orphans_link(written: str) -> None:

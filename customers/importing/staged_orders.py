@@ -256,11 +256,13 @@ def _new_orders_write(staging: Staging, run: RunState, orders: str, lanes: str) 
         for n, (low, high) in enumerate(parts, 1):
             source = _new_source(orders, lanes, low, high)
             in_slice: list[int] = []
+            written: list[int] = []  # orders created, updated: counted once the transaction has committed
 
-            def work(source=source, low=low, high=high, in_slice=in_slice, plain=True):
-                in_slice.clear()
-                in_slice.extend(_customers_insert(buyers, low, high, plain=plain))
-                _orders_slice_write(state, run, source, plain=plain)
+            def work(source=source, low=low, high=high, in_slice=in_slice, written=written, plain=True):
+                in_slice[:] = _customers_insert(buyers, low, high, plain=plain)
+                if not plain:  # buyers a concurrent import created first: our orders change their figures
+                    state.affected.update(_buyers_of_others(buyers, low, high, in_slice))
+                written[:] = _orders_slice_write(state, run, source, plain=plain)
 
             # These buyers and orders were new when the lanes were drawn: plain INSERTs. Should a concurrent
             # import have written some of them since, the slice is written again with ON CONFLICT.
@@ -268,6 +270,8 @@ def _new_orders_write(staging: Staging, run: RunState, orders: str, lanes: str) 
                 in_transaction(staging, work, lines=(low, high), raced=True)
             except Raced:
                 in_transaction(staging, lambda work=work: work(plain=False), lines=(low, high))
+            state.summary["orders_created"] += written[0]
+            state.summary["orders_updated"] += written[1]  # a concurrent import wrote them first
             created += in_slice
             statistics_keep_up(Customer, len(created))  # the next slice's orders join them
             landed = high
@@ -282,6 +286,19 @@ def _new_orders_write(staging: Staging, run: RunState, orders: str, lanes: str) 
         with timed("timeline notes"):
             _timeline_note(run, new, through=landed)
     state.figured.update(set(created) - state.affected)  # those with refunds waiting get recomputed
+
+
+def _buyers_of_others(buyers: str, low: int, high: int, ours: list[int]) -> list[int]:
+    """The customers of the slice's new buyers that another import created (ON CONFLICT DO NOTHING skipped
+    them): their figures must take in our orders, so they are recomputed after the file."""
+    return [
+        cid
+        for (cid,) in _fetch(
+            f"SELECT cu.id FROM {buyers} b JOIN {sql.table(Customer)} cu ON cu.identity_key = b.identity_key "
+            f"WHERE b.first_line BETWEEN {low} AND {high} AND NOT cu.id = ANY(%s)",
+            [ours],
+        )
+    ]
 
 
 def _customers_insert(buyers: str, low: int, high: int, *, plain: bool) -> list[int]:
@@ -361,10 +378,10 @@ def _new_source(orders: str, lanes: str, low: int | None = None, high: int | Non
     )
 
 
-def _orders_slice_write(state: FileState, run: RunState, source: str, *, plain: bool) -> None:
+def _orders_slice_write(state: FileState, run: RunState, source: str, *, plain: bool) -> tuple[int, int]:
     """One slice of new orders: the orders, their addresses, the lines and refunds waiting for them. `plain`:
-    the orders are written with a plain INSERT (in_transaction(raced=True) turns a clash into Raced)."""
-    summary = state.summary
+    the orders are written with a plain INSERT (in_transaction(raced=True) turns a clash into Raced). Returns
+    the orders created and updated."""
     values = {}
     for name, kind in ORDER_COLUMNS:
         if name == "customer_id":
@@ -378,11 +395,10 @@ def _orders_slice_write(state: FileState, run: RunState, source: str, *, plain: 
     now = sql.timestamp_literal(run.now)
     update = [n if n != "customer_id" else "customer" for n, _ in ORDER_COLUMNS if n != "order_no"]
     if plain:
-        created = len(sql.upsert(Order, source=source, values={**values, "updated_at": now, "imported_at": now},
-                                 conflict=None, update=None, order_by="o.order_no", returning="1"))
-        summary["orders_created"] += created
+        written = (len(sql.upsert(Order, source=source, values={**values, "updated_at": now, "imported_at": now},
+                                  conflict=None, update=None, order_by="o.order_no", returning="1")), 0)
     else:
-        written = sql.upsert(
+        rows = sql.upsert(
             Order,
             source=source,
             values={**values, "updated_at": now, "imported_at": now},
@@ -396,9 +412,8 @@ def _orders_slice_write(state: FileState, run: RunState, source: str, *, plain: 
             order_by="o.order_no",
             returning="(t.xmax = 0)",
         )
-        created = sum(1 for (inserted,) in written if inserted)
-        summary["orders_created"] += created
-        summary["orders_updated"] += len(written) - created  # a concurrent import wrote them first
+        created = sum(1 for (inserted,) in rows if inserted)
+        written = (created, len(rows) - created)
     address_parts = "o.receiver_name, left(o.receiver_phone, 20), o.province, o.city, o.district, o.detail, o.postcode"
     addresses = f"""(
         SELECT coalesce(cu.merged_into_id, cu.id) AS customer_id,
@@ -420,6 +435,7 @@ def _orders_slice_write(state: FileState, run: RunState, source: str, *, plain: 
         "WHERE customer_id IS NOT NULL AND order_no IN (SELECT order_no FROM stg_orders)"
     )
     state.affected.update(cid for (cid,) in refunded)  # their return counts: the refresh after the file
+    return written
 
 
 def _ambiguous_report(state: FileState, new: str) -> None:
@@ -480,7 +496,7 @@ def _rest_write(staging: Staging, run: RunState, lanes: str) -> None:
 # --- helpers -------------------------------------------------------------------------------------------------------
 
 
-def _fetch(statement: str) -> list[tuple]:
+def _fetch(statement: str, params=None) -> list[tuple]:
     with connection.cursor() as cursor:
-        cursor.execute(statement)
+        cursor.execute(statement, params)
         return cursor.fetchall()

@@ -354,15 +354,31 @@ def _quirky_pair(tmp_path) -> list[str]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_lines_file_prepared_ahead_on_a_second_connection_imports_the_same(settings, tmp_path):
+def test_a_lines_file_prepared_ahead_on_a_second_connection_imports_the_same(settings, tmp_path, monkeypatch):
+    from customers.importing import runner
+
     # Given an orders and a lines file, imported outside any transaction (as the job and the command run)
     paths = _quirky_pair(tmp_path)
+    prepare, write = runner.STAGED["lines"]
+    backends = []
+
+    def prepare_seen(staging):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backends.append(cursor.fetchone()[0])
+        prepare(staging)
+
+    monkeypatch.setitem(runner.STAGED, "lines", (prepare_seen, write))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        importing = cursor.fetchone()[0]
 
     with _logged("customers.importing.ahead") as messages:
         row_by_row, staged = _both_ways(settings, paths)
 
-    # Then the lines file was prepared on the second connection, and the result is the row-by-row one
+    # Then the lines file was prepared on another backend, and the result is the row-by-row one
     assert messages == ["preparing ExportOrderDetailList.csv ahead, on a second connection"]
+    assert len(backends) == 1 and backends[0] != importing
     _assert_same(row_by_row, staged)
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_class WHERE relname LIKE 'huike_import_%'")
@@ -379,8 +395,10 @@ def test_a_lines_file_prepared_ahead_is_dropped_when_the_orders_file_fails(setti
     monkeypatch.setattr(staged_orders, "_new_orders_write", failing)
     settings.HUIKE_IMPORT_STAGE_MIN_BYTES = 0
 
-    summary = import_files(_quirky_pair(tmp_path))
+    with _logged("customers.importing.staged") as messages:
+        summary = import_files(_quirky_pair(tmp_path))
 
+    assert any(m.startswith("staged ExportOrderDetailList.csv: copied and cleaned") for m in messages)  # prepared
     [orders, lines] = summary["files"]
     assert orders["status"] == "failed" and "boom" in orders["reason"]
     assert lines["status"] == "failed" and lines["reason"].startswith("not imported")
@@ -399,7 +417,7 @@ def test_orders_and_lines_a_concurrent_import_wrote_first_are_written_again_with
     from django.db import connections
 
     from customers.importing import staged_lines, staged_orders
-    from customers.models import OrderLine
+    from customers.models import Customer, OrderLine
 
     # Given a pair whose order and line another import commits after ours found them new, before ours writes
     settings.HUIKE_IMPORT_STAGE_MIN_BYTES = 0
@@ -424,8 +442,13 @@ def test_orders_and_lines_a_concurrent_import_wrote_first_are_written_again_with
     customers_insert, lines_write = staged_orders._customers_insert, staged_lines._lines_write
 
     def customers_insert_raced(buyers, low, high, *, plain):
-        if plain:
-            elsewhere(lambda: Order.objects.create(order_no="3003249668502700001", status="unpaid"))
+        if plain:  # the other import's buyer and its order
+
+            def other_import():
+                alice = Customer.objects.create(identity_key="nick:tb_alice", buyer_nick="tb_alice")
+                Order.objects.create(order_no="3003249668502700001", status="unpaid", customer=alice)
+
+            elsewhere(other_import)
         return customers_insert(buyers, low, high, plain=plain)
 
     def lines_write_raced(written, low, high, *, plain):
@@ -445,6 +468,12 @@ def test_orders_and_lines_a_concurrent_import_wrote_first_are_written_again_with
     assert (orders["status"], orders["orders_created"], orders["orders_updated"]) == ("ok", 1, 1)
     assert Order.objects.count() == 2 and Order.objects.get(order_no="3003249668502700001").status != "unpaid"
     assert Order.objects.get(order_no="3003249668502700001").customer is not None
-    assert lines["status"] == "ok" and OrderLine.objects.count() == 1
+    assert orders["customers_created"] == 0 and Customer.objects.count() == 1  # the other import's buyer
+    alice = Customer.objects.get()
+    assert (alice.order_count, set(alice.orders.values_list("order_no", flat=True))) == (
+        2, {"3003249668502700001", "3003249668502700002"}
+    )  # with our orders in its figures
+    assert (lines["status"], lines["lines_created"], lines["lines_updated"]) == ("ok", 0, 1)
+    assert OrderLine.objects.count() == 1
     written = OrderLine.objects.get(line_key="3003249668502700101")
     assert (written.order_no, written.quantity, written.order.order_no) == ("3003249668502700001", 1, written.order_no)
