@@ -2,13 +2,16 @@
 
 Why: writing orders keeps one core busy in one backend; COPYing and cleaning the lines file needs nothing the
 orders write (its own work tables, and the line table, which no earlier file of the run writes), so on two cores
-it costs almost no wall time beside it. Only the steps before any write run ahead (staged.staged_prepare); the
-writes keep the run's order. Inside a caller's transaction (tests, a shell) nothing runs ahead: a second
+it costs almost no wall time beside it. Only the steps before any write run ahead (staged.staged_prepare): the
+COPY and the search for records imported before at once (the two COPY passes share the cores with nothing
+else), the cleaning once the 订单报表's own is done. The writes keep the run's order. Inside a caller's
+transaction (tests, a shell) nothing runs ahead: a second
 connection could not see that transaction's rows, and what it commits could not be rolled back with it.
 """
 
 import copy
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from django.db import connection, connections
@@ -29,31 +32,28 @@ class Ahead:
         self.state = state
         self.taken = False  # staging() was called: the run writes it (and drops its tables)
         self.saved = copy.deepcopy(state.summary)  # what the summary was, for a fallback to the row-by-row path
-        self._work = (export, state, run, prepare)
-        self._pool = None
-        self._future = None
-
-    def start(self) -> None:
-        """Begin preparing (once). The runner calls it when the file before it is COPYed: the two COPY passes
-        would only take turns at the one Python interpreter."""
-        if self._future is not None:
-            return
+        # The COPY and the search for records imported before as they are start at once; the cleaning waits for
+        # go(): beside the 订单报表's own cleaning (parallel workers on every core) it would only slow it down.
+        self._go = threading.Event()
         owner = scalar("SELECT pg_backend_pid()")  # the work tables live as long as this connection
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="huike-import-ahead")
-        self._future = self._pool.submit(self._prepare, *self._work, owner)
+        self._future = self._pool.submit(self._prepare, export, state, run, prepare, owner)
         log.info("preparing %s ahead, on a second connection", self.export.name)
 
-    @staticmethod
-    def _prepare(export, state, run, prepare, owner) -> Staging:
+    def _prepare(self, export, state, run, prepare, owner) -> Staging:
         try:
-            return staged_prepare(export, state, run, prepare=prepare, owner=owner)
+            return staged_prepare(export, state, run, prepare=prepare, owner=owner, before_clean=self._go.wait)
         finally:
             connections.close_all()  # this thread's own connection
+
+    def go(self) -> None:
+        """Let the preparation go on past its COPY: the file before it has done its own cleaning."""
+        self._go.set()
 
     def staging(self) -> Staging:
         """The prepared file, once ready; raises NotStaged as staged_prepare does."""
         self.taken = True
-        self.start()
+        self.go()
         try:
             return self._future.result()
         finally:
@@ -65,8 +65,7 @@ class Ahead:
         if self.taken:
             return
         self.taken = True
-        if self._future is None:
-            return
+        self.go()
         try:
             staging = self._future.result()
         except Exception:  # nothing left behind: staged_prepare drops its tables when it fails

@@ -113,7 +113,7 @@ def import_files(paths: Iterable, *, job=None, progress: Progress | None = None,
             stopped = _import_staged(export, state, run, progress, done, total, ahead)
             if stopped is NOT_STAGED:
                 if ahead:
-                    ahead.start()
+                    ahead.go()
                 stopped = _import_file(export, state, run, progress, done, total, chunk_rows)
             with timed(f"finish {state.name}"):
                 failure = _finish_file(state, run)  # also after a failed batch: for the batches that landed
@@ -156,8 +156,11 @@ def _import_staged(export: ExportFile, state: FileState, run: RunState, progress
             staging.progress = moved
             staged_write(staging, run, writer)
         else:
-            # The next file's COPY starts when this one's ends: two at once would share one Python thread's time
-            staging = staged_prepare(export, state, run, progress=moved, prepare=prepare, copied=ahead and ahead.start)
+            try:
+                staging = staged_prepare(export, state, run, progress=moved, prepare=prepare)
+            finally:
+                if ahead:
+                    ahead.go()  # the file ahead may clean now: this one's cleaning is done
             staged_write(staging, run, writer)
     except NotStaged as exc:
         log.info("%s is read row by row: %s", export.name, exc)

@@ -87,7 +87,7 @@ def stageable(export: ExportFile) -> bool:
 
 
 def staged_prepare(
-    export: ExportFile, state: FileState, run, *, progress=None, prepare=None, owner: int = 0, copied=None
+    export: ExportFile, state: FileState, run, *, progress=None, prepare=None, owner: int = 0, before_clean=None
 ):
     """The steps before any write: COPY, the records imported before as they are, cleaning, the rows' errors,
     and the kind's own `prepare(staging)`. Returns the Staging, whose work tables the caller must drop
@@ -95,7 +95,7 @@ def staged_prepare(
 
     `owner`: the backend pid the work tables are named after (default: this connection's). A file prepared on
     another thread's connection names them after the importing connection, which outlives that thread (see
-    _orphaned_tables_drop). `copied()` is called once the file is COPYed."""
+    _orphaned_tables_drop). `before_clean()` is called (and waited for) before the cleaning."""
     _orphaned_tables_drop()
     owner = owner or _scalar("SELECT pg_backend_pid()")
     prefix = f"{WORK_TABLES}{owner}_" + re.sub(r"[^a-z0-9]", "", f"{run.run_id}_{id(state)}".lower())
@@ -108,14 +108,14 @@ def staged_prepare(
         staging.width = raw.width
         state.summary["skipped"] += raw.skipped
         staging.moved(0.3)
-        if copied:
-            copied()
         # Inside a caller's transaction (tests, a management shell) a failed statement would abort it: a
         # savepoint lets the row-by-row path still run. In autocommit, as the job and the command run, none.
         staging.savepoint = transaction.savepoint_create() if connection.in_atomic_block else None
         sqlclean.functions_create()
         staging.fields = [f for f in FIELDS[export.kind] if f.name in export.positions]
         _skipped_create(staging)
+        if before_clean:
+            before_clean()
         _clean_table_create(staging)
         _report_rows(staging)
         if prepare:
