@@ -200,11 +200,22 @@ def test_the_sample_exports_import_the_same_both_ways(settings, tmp_path, layout
     assert orders["orders_created"] > 0
 
 
-def test_every_quirk_imports_the_same_both_ways(settings, tmp_path):
+def _quirky_pair(tmp_path, lines: list | None = None) -> list[str]:
+    """The quirky orders, and lines for some of them (default: a few, one an orphan, one bad), as two files."""
     orders = write_export(tmp_path / "ExportOrderList.csv", ORDER_HEADER, quirky_orders())
-    lines = write_export(
-        tmp_path / "ExportOrderDetailList.csv",
-        LINE_HEADER_2017,
+    lines = lines or [
+        line_row(订单编号='="3003249668502700001"'),
+        line_row(订单编号='="3003249668502700001"', 标题="第二件", 商家编码=""),
+        line_row(订单编号='="3003249668502799999"'),  # an orphan
+        line_row(订单编号='="3003249668502700018"', 购买数量="x"),
+    ]
+    lines = write_export(tmp_path / "ExportOrderDetailList.csv", LINE_HEADER_2017, lines, trailing_comma=True)
+    return [str(orders), str(lines)]
+
+
+def test_every_quirk_imports_the_same_both_ways(settings, tmp_path):
+    paths = _quirky_pair(
+        tmp_path,
         [
             line_row(订单编号='="3003249668502700001"'),
             line_row(订单编号='="3003249668502700001"', 标题="第二件", 商家编码=""),
@@ -213,10 +224,9 @@ def test_every_quirk_imports_the_same_both_ways(settings, tmp_path):
             line_row(订单编号='="3003249668502700018"', 购买数量="x"),
             line_row(订单编号='="3003249668502700019"', 标题="", 商家编码=""),
         ],
-        trailing_comma=True,
     )
 
-    row_by_row, staged = _both_ways(settings, [str(orders), str(lines)])
+    row_by_row, staged = _both_ways(settings, paths)
 
     _assert_same(row_by_row, staged)
     [order_summary, line_summary] = staged[0]["files"]
@@ -335,22 +345,6 @@ def test_a_failing_set_based_step_before_any_write_falls_back_to_row_by_row(sett
 
     _assert_same(row_by_row, staged)
     assert staged[0]["files"][0]["orders_created"] == 2
-
-
-def _quirky_pair(tmp_path) -> list[str]:
-    orders = write_export(tmp_path / "ExportOrderList.csv", ORDER_HEADER, quirky_orders())
-    lines = write_export(
-        tmp_path / "ExportOrderDetailList.csv",
-        LINE_HEADER_2017,
-        [
-            line_row(订单编号='="3003249668502700001"'),
-            line_row(订单编号='="3003249668502700001"', 标题="第二件", 商家编码=""),
-            line_row(订单编号='="3003249668502799999"'),  # an orphan
-            line_row(订单编号='="3003249668502700018"', 购买数量="x"),
-        ],
-        trailing_comma=True,
-    )
-    return [str(orders), str(lines)]
 
 
 @pytest.mark.django_db(transaction=True)
