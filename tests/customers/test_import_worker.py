@@ -15,7 +15,7 @@ from django.db import connection
 from django.utils import timezone
 
 from crm.models import Job
-from customers.models import Order
+from customers.models import Order, OrderLine
 from customers.services import import_job_create
 from customers.tasks import import_job_run
 
@@ -152,3 +152,44 @@ def test_a_task_redelivered_for_a_stale_running_import_takes_it_over(worker_queu
     assert job.status == Job.Status.SUCCEEDED, job.error
     assert job.claims == 2
     assert Order.objects.count() == 56
+
+
+def test_a_prefork_worker_imports_a_pair_with_the_lines_prepared_on_a_second_connection(
+    manager, django_capture_on_commit_callbacks, tmp_path
+):
+    # Given a prefork worker that takes every CSV the set-based way, its log kept
+    queue = f"test-import-{uuid.uuid4().hex[:8]}"
+    log_path = tmp_path / "worker.log"
+    with open(log_path, "w") as log_file:
+        db = connection.settings_dict
+        url = f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        env = {**os.environ, "DATABASE_URL": url, "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+               "DJANGO_SETTINGS_MODULE": "crm.settings.test", "HUIKE_IMPORT_STAGE_MIN_BYTES": "0"}
+        worker = subprocess.Popen(  # noqa: S603 our own interpreter
+            [sys.executable, "-m", "celery", "-A", "crm", "worker", "-Q", queue, "-c", "1",
+             "--without-gossip", "--without-mingle", "-l", "info"],
+            cwd=settings.BASE_DIR, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+        )
+    try:
+        files = [
+            SimpleUploadedFile(name, (SAMPLES / "v2023" / name).read_bytes())
+            for name in ("ExportOrderList202403311530.csv", "ExportOrderDetailList202403311530.csv")
+        ]
+        with django_capture_on_commit_callbacks(execute=False):
+            job = import_job_create(files=files, user=manager)
+
+        # When the job goes to the worker
+        import_job_run.apply_async(args=[job.id], queue=queue)
+        _wait_for(lambda: Job.objects.get(pk=job.pk).is_finished, 90, "the import job to finish")
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+
+    # Then the lines were prepared on a second connection inside the worker's process and written after the orders
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    assert "preparing ExportOrderDetailList202403311530.csv ahead, on a second connection" in log_path.read_text()
+    [orders, lines] = job.result["files"]
+    assert orders["orders_created"] == Order.objects.count() > 0
+    assert lines["lines_created"] == OrderLine.objects.count() > 0
+    assert OrderLine.objects.filter(order__isnull=False).count() == OrderLine.objects.count() - lines["orphans"]
