@@ -138,4 +138,7 @@
   }
 
   rerender();
+  // This script runs before htmx has wired #live-count up (both are deferred; htmx waits for DOMContentLoaded),
+  // so the event of that first render reaches no listener: ask again once the page has loaded.
+  window.addEventListener("load", changed);
 })();
