@@ -24,6 +24,7 @@ import psycopg
 from django.db import DatabaseError, connection, transaction
 
 from .reading import ExportFile
+from .sql import error_first_line
 
 BLOCK_PIECES = 16384  # prefixes and lines handed to COPY per write
 # A line whose fields are all empty or blank-in-quotes: `,,,`, `"","",""`, `" ",""`, an empty line.
@@ -70,7 +71,7 @@ def raw_table_create(export: ExportFile, name: str) -> RawTable:
                 for block in _numbered_records(export, blanks):
                     copy.write(block)
     except (DatabaseError, psycopg.Error) as exc:  # COPY's own errors come from psycopg unwrapped
-        raise NotStaged(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__) from None
+        raise NotStaged(error_first_line(exc)) from None
     return RawTable(name, width, blanks[0])
 
 

@@ -217,7 +217,7 @@ def _finish_file(state: FileState, run: RunState) -> str | None:
             finish_file(state, run)
     except DatabaseError as exc:
         log.exception("updating the customers' figures after an import failed")
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = sql.error_first_line(exc)
         reason = f"database error while updating the customers' figures (the orders were saved): {first}"
         state.summary.update(status="failed", reason=state.summary["reason"] or reason)
         return reason
@@ -253,7 +253,7 @@ def _write_batch(writer, columns, lines, state: FileState, run: RunState) -> str
 
 def _db_failure(exc: Exception, lines: list[int]) -> str:
     log.exception("import batch failed")
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    first = sql.error_first_line(exc)
     return f"database error in the rows from line {lines[0]} to {lines[-1]} (nothing of them was saved): {first}"
 
 

@@ -18,6 +18,12 @@ IN_BATCH = 5000  # SQLite's limit on bound variables is 32766; stay well below
 WORK_MEM = "64MB"  # per sort/hash node of an import transaction (SET LOCAL: the connection's own stays as it was)
 
 
+def error_first_line(exc: Exception) -> str:
+    """The first line of a database error, as the summary's reasons quote it (the rest is PostgreSQL's detail)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"
 

@@ -23,7 +23,7 @@ from django.db import DatabaseError, IntegrityError, OperationalError, connectio
 
 from customers.models import Order, OrderLine
 
-from . import sqlclean
+from . import sql, sqlclean
 from .batches import MAX_LISTED, FileState
 from .columns import FIELDS, Field
 from .copying import NotStaged, raw_table_create, raw_table_drop
@@ -140,7 +140,7 @@ def staged_write(staging: Staging, run, writer) -> None:
     except DatabaseError as exc:  # not a write's (those are StagedFailure): a step of ours that went wrong
         if staging.wrote:
             log.exception("the set-based import of %s failed", staging.export.name)
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            first = sql.error_first_line(exc)
             raise StagedFailure(f"database error while importing the file set-based: {first}") from exc
         _fall_back(staging, exc)
     finally:
@@ -151,7 +151,7 @@ def staged_write(staging: Staging, run, writer) -> None:
 def _fall_back(staging: Staging, exc: DatabaseError):
     """A step of ours failed before anything was written: the row-by-row path gets the file."""
     log.exception("the set-based import of %s failed", staging.export.name)
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    first = sql.error_first_line(exc)
     if staging.savepoint:
         transaction.savepoint_rollback(staging.savepoint)
     staging_drop(staging)
@@ -488,7 +488,7 @@ def in_transaction(staging: Staging, work, *, lines: tuple[int, int], raced: boo
 
 def _failure(exc: Exception, lines: tuple[int, int]) -> str:
     log.exception("staged import write failed")
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    first = sql.error_first_line(exc)
     return f"database error in the rows from line {lines[0]} to {lines[1]} (nothing of them was saved): {first}"
 
 
