@@ -1,11 +1,12 @@
 """In a real browser: shop staff build a segment in the builder and watch the live count change."""
 
 import pytest
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from customers.models import Segment
+from customers.models import Customer, Segment
 from tests.factories import CustomerFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -16,6 +17,16 @@ def live_count(driver) -> str | None:
     return found[0].get_attribute("data-count") if found else None
 
 
+def count_shown(wait, expected: str) -> None:
+    """Wait for the live count to read `expected`; on timeout, say what the page showed instead."""
+    try:
+        wait.until(lambda d: live_count(d) == expected)
+    except TimeoutException:
+        shown = wait._driver.find_element(By.ID, "live-count").get_attribute("outerHTML")
+        customers = Customer.objects.count()
+        raise AssertionError(f"live count {expected} never shown: {shown}; customers: {customers}") from None
+
+
 def test_staff_build_a_segment_and_see_the_live_count_change(browser_login, live_server, staff):
     # Given three customers in Zhejiang and one in Shanghai
     for _ in range(3):
@@ -24,7 +35,7 @@ def test_staff_build_a_segment_and_see_the_live_count_change(browser_login, live
     driver = browser_login(staff)
     wait = WebDriverWait(driver, 30)
     driver.get(f"{live_server.url}/customers/segments/new/")
-    wait.until(lambda d: live_count(d) == "4")  # no condition yet: everyone
+    count_shown(wait, "4")  # no condition yet: everyone
 
     # When they add a condition "province is any of 上海"
     driver.find_element(By.NAME, "name").send_keys("上海客户")
@@ -34,7 +45,7 @@ def test_staff_build_a_segment_and_see_the_live_count_change(browser_login, live
     value.send_keys("上海")
 
     # Then the count drops to the one customer in Shanghai, and the saved segment selects her
-    wait.until(lambda d: live_count(d) == "1")
+    count_shown(wait, "1")
     driver.find_element(By.CSS_SELECTOR, "#segment-form button[type=submit]").click()
     wait.until(EC.presence_of_element_located((By.ID, "insight-figures")))
     segment = Segment.objects.get(name="上海客户")
@@ -50,7 +61,7 @@ def test_a_nested_or_group_widens_the_count(browser_login, live_server, staff):
     driver = browser_login(staff)
     wait = WebDriverWait(driver, 30)
     driver.get(f"{live_server.url}/customers/segments/new/")
-    wait.until(lambda d: live_count(d) == "3")
+    count_shown(wait, "3")
 
     # A top-level OR of two groups: (province 浙江省) OR (province 上海)
     Select(driver.find_element(By.CSS_SELECTOR, "#segment-builder .group-op")).select_by_value("or")
@@ -61,4 +72,4 @@ def test_a_nested_or_group_widens_the_count(browser_login, live_server, staff):
         rows = driver.find_elements(By.CSS_SELECTOR, ".builder-group .builder-group .builder-condition")
         rows[-1].find_element(By.CSS_SELECTOR, ".cond-input").send_keys(province)
 
-    wait.until(lambda d: live_count(d) == "2")
+    count_shown(wait, "2")
