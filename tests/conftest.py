@@ -161,16 +161,21 @@ def browser(request):
 
 @pytest.fixture
 def browser_login(browser, live_server):
-    """browser_login(user) signs `user` in through the real login form and returns the driver."""
+    """browser_login(user) signs `user` in through the real login form and returns the driver once the login
+    has gone through (a page opened before its response arrives cancels the form post: the test then meets the
+    login page instead of the one it asked for)."""
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     from .factories import PASSWORD
 
     def login(user, password: str = PASSWORD):
-        browser.get(f"{live_server.url}/accounts/login/")
+        login_url = f"{live_server.url}/accounts/login/"
+        browser.get(login_url)
         browser.find_element(By.NAME, "username").send_keys(user.username)
         browser.find_element(By.NAME, "password").send_keys(password)
         browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        WebDriverWait(browser, 30).until(lambda d: not d.current_url.startswith(login_url))
         return browser
 
     return login

@@ -22,7 +22,9 @@ def count_shown(wait, expected: str) -> None:
     try:
         wait.until(lambda d: live_count(d) == expected)
     except TimeoutException:
-        shown = wait._driver.find_element(By.ID, "live-count").get_attribute("outerHTML")
+        driver = wait._driver
+        found = driver.find_elements(By.ID, "live-count")
+        shown = found[0].get_attribute("outerHTML") if found else f"no live count on {driver.current_url}"
         customers = Customer.objects.count()
         raise AssertionError(f"live count {expected} never shown: {shown}; customers: {customers}") from None
 
