@@ -57,9 +57,11 @@ class RawTable:
     skipped: int  # blank and comma-only lines left out
 
 
-def raw_table_create(export: ExportFile, name: str) -> RawTable:
+def raw_table_create(export: ExportFile, name: str, *, only: bytearray | None = None) -> RawTable:
     """COPY the records of `export` into a new UNLOGGED table `name` (line integer, record_hash text,
-    c0 … c<width-1> text)."""
+    c0 … c<width-1> text). `only`: a byte per line of the file, true where a record to COPY starts (the others
+    were imported before as they are: staged._skipped_find, which counted the blank lines); when it marks
+    none, the file is not read again."""
     width = _record_width(export)
     columns = ", ".join(["line integer", "record_hash text", *(f"c{i} text" for i in range(width))])
     blanks = [0]
@@ -67,12 +69,14 @@ def raw_table_create(export: ExportFile, name: str) -> RawTable:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(f"CREATE UNLOGGED TABLE {name} ({columns})")
             encoding = _COPY_ENCODINGS[export.encoding]
+            if only is not None and only.find(1) < 0:
+                return RawTable(name, width, 0)
             with cursor.cursor.copy(f"COPY {name} FROM STDIN WITH (FORMAT csv, ENCODING '{encoding}')") as copy:
-                for block in _numbered_records(export, blanks):
+                for block in _numbered_records(export, blanks, only):
                     copy.write(block)
     except (DatabaseError, psycopg.Error) as exc:  # COPY's own errors come from psycopg unwrapped
         raise NotStaged(error_first_line(exc)) from None
-    return RawTable(name, width, blanks[0])
+    return RawTable(name, width, 0 if only is not None else blanks[0])
 
 
 def _record_width(export: ExportFile) -> int:
@@ -94,27 +98,22 @@ def _record_width(export: ExportFile) -> int:
     raise NotStaged("no records")
 
 
-def _numbered_records(export: ExportFile, blanks: list[int]):
-    """The file's records as COPY input, each prefixed with its line number and its hash; blank lines counted,
-    not sent. The loop is the COPY's own cost on the client: kept to a few operations per line."""
+def _records(export: ExportFile, blanks: list[int]):
+    """(line number where it starts, bytes) of each record of the file; blank lines counted, not yielded. The loop
+    is the COPY's own cost on the client: kept to a few operations per line."""
     blank_line = _BLANK.fullmatch
     with open(export.path, "rb") as raw:
         raw.read(export.bom)
-        md5 = hashlib.md5(raw.readline(), usedforsecurity=False).copy  # each record's hash starts from the header's
+        raw.readline()
         number = 1
         record: list[bytes] = []  # the lines of a record that spans several
         record_start = 0
-        out: list[bytes] = []
         for line in raw:
             number += 1
             if record:
                 record.append(line)
                 if line.count(b'"') & 1:  # the record ends on this line
-                    digest = md5()
-                    for part in record:
-                        digest.update(part)
-                    out.append(b"%d,%b," % (record_start, b2a_hex(digest.digest())))
-                    out.extend(record)
+                    yield record_start, b"".join(record)
                     record = []
                 continue
             first = line[:2]
@@ -125,18 +124,123 @@ def _numbered_records(export: ExportFile, blanks: list[int]):
             if line.count(b'"') & 1:  # a quoted field goes on on the next line
                 record, record_start = [line], number
                 continue
-            digest = md5()
-            digest.update(line)
-            out.append(b"%d,%b," % (number, b2a_hex(digest.digest())))
-            out.append(line)
-            if len(out) >= BLOCK_PIECES:
-                yield _quoted(b"".join(out))
-                out = []
+            yield number, line
         if record:  # an unterminated quote: COPY reports it
-            out.append(b"%d,," % record_start)
-            out.extend(record)
-        if out:
+            yield record_start, b"".join(record)
+
+
+def _header_md5(export: ExportFile):
+    """A function returning a new md5 that has hashed the file's header line: each record's hash starts there."""
+    with open(export.path, "rb") as raw:
+        raw.read(export.bom)
+        return hashlib.md5(raw.readline(), usedforsecurity=False).copy
+
+
+def _numbered_records(export: ExportFile, blanks: list[int], only: bytearray | None = None):
+    """The file's records (or `only` those marked) as COPY input, each prefixed with its line number and hash."""
+    md5 = _header_md5(export)
+    out: list[bytes] = []
+    for number, record in _records(export, blanks):
+        if only is not None and not only[number]:
+            continue
+        digest = md5()
+        digest.update(record)
+        out.append(b"%d,%b," % (number, b2a_hex(digest.digest())))
+        out.append(record)
+        if len(out) >= BLOCK_PIECES:
             yield _quoted(b"".join(out))
+            out = []
+    if out:
+        yield _quoted(b"".join(out))
+
+
+# --- the keys of records, for finding those imported before as they are (staged._skipped_find) ------------------
+
+KEY_BLANK = b""
+
+
+class KeyUnsure(Exception):
+    """A record's key is neither plain digits nor blank: its cleaned key could equal another record's, so the
+    file's records cannot be told apart by the keys read here."""
+
+
+def record_key(field: bytes) -> bytes:
+    """The key a record's raw key field holds: its digits (from `123`, `"123"`, `="123"`, or that formula as
+    Excel quotes it again when it saves), or KEY_BLANK for an empty field. Anything else raises KeyUnsure: the
+    SQL cleaning might still make it plain digits."""
+    if field[:2] == b'="' and field[-1:] == b'"':
+        inner = field[2:-1]
+    elif field[:4] == b'"=""' and field[-3:] == b'"""':
+        inner = field[4:-3]
+    elif field[:1] == b'"' and field[-1:] == b'"' and len(field) > 1:
+        inner = field[1:-1]
+    else:
+        inner = field
+    if inner.isdigit():  # bytes: ASCII digits only
+        return inner
+    if not inner:
+        return KEY_BLANK
+    raise KeyUnsure(field[:40])
+
+
+def _key_field(export: ExportFile, position: int):
+    """A function from a record's bytes to the raw bytes of its field at `position`."""
+    if position == 0:  # the key comes first in every seller-centre layout: no CSV parsing needed
+
+        def first(record: bytes) -> bytes:
+            end = record.find(b",")
+            return (record if end < 0 else record[:end]).rstrip(b"\r\n")
+
+        return first
+    encoding = export.encoding
+
+    def at(record: bytes) -> bytes:
+        fields = next(csv.reader([record.decode(encoding, errors="replace")]), [])
+        if position >= len(fields):
+            return b""
+        return fields[position].encode(encoding)  # unquoted already: record_key's forms `123` and `="123"`
+
+    return at
+
+
+def first_keys(export: ExportFile, position: int, count: int) -> list[str]:
+    """The digit keys of the first `count` records (blank and unsure ones left out): the probe for whether the
+    database holds any of the file's records at all."""
+    field_of = _key_field(export, position)
+    keys = []
+    for _, record in _records(export, [0]):
+        try:
+            key = record_key(field_of(record))
+        except KeyUnsure:
+            continue
+        if key:
+            keys.append(key.decode())
+        if len(keys) >= count:
+            break
+    return keys
+
+
+def record_keys(export: ExportFile, position: int, blanks: list[int], *, blank_key_unsure: bool):
+    """COPY text rows `line, key, hash` of every record (key `\\N` when blank): what the database compares with
+    its rows before the file itself is COPYed. Blank lines are counted in `blanks`. Raises KeyUnsure (see
+    record_key), and for a blank key with `blank_key_unsure` (the key then comes from another column)."""
+    field_of = _key_field(export, position)
+    md5 = _header_md5(export)
+    out: list[bytes] = []
+    for number, record in _records(export, blanks):
+        digest = md5()
+        digest.update(record)
+        key = record_key(field_of(record))
+        if not key:
+            if blank_key_unsure:
+                raise KeyUnsure(b"")
+            key = b"\\N"
+        out.append(b"%d\t%b\t%b\n" % (number, key, b2a_hex(digest.digest())))
+        if len(out) >= BLOCK_PIECES:
+            yield b"".join(out)
+            out = []
+    if out:
+        yield b"".join(out)
 
 
 def _quoted(block: bytes) -> bytes:

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from customers.importing.copying import NotStaged, _numbered_records, _quoted
+from customers.importing.copying import KEY_BLANK, KeyUnsure, NotStaged, _numbered_records, _quoted, record_key
 
 # The rules: a `,="…"` whose text is not empty and holds no quote is marked; an empty `,=""` ending a field is
 # marked empty; what is left of a formula with quotes, or a mark not closed where its field ends, is refused.
@@ -58,3 +58,24 @@ def test_each_record_is_numbered_and_hashed_with_the_header(tmp_path):
         + b"6," + md5(third) + b',"3","\x019"\r\n'  # the hash is of the record as the file has it
     )
     assert blanks == [1]
+
+
+@pytest.mark.parametrize(
+    "field, key",
+    [
+        (b"3003249668502700001", b"3003249668502700001"),
+        (b'"3003249668502700001"', b"3003249668502700001"),
+        (b'="3003249668502700001"', b"3003249668502700001"),
+        (b'"=""3003249668502700001"""', b"3003249668502700001"),  # the formula as Excel quotes it when it saves
+        (b"", KEY_BLANK),
+        (b'""', KEY_BLANK),
+    ],
+)
+def test_a_record_key_is_read_from_each_form_the_exports_write_it_in(field, key):
+    assert record_key(field) == key
+
+
+@pytest.mark.parametrize("field", [b'" 3003249668502700001"', b"3.00325E+18", b'"30032-4966"', b'"', b'="1,2"'])
+def test_a_record_key_that_cleaning_might_still_make_digits_is_unsure(field):
+    with pytest.raises(KeyUnsure):
+        record_key(field)

@@ -313,6 +313,48 @@ def test_a_reimport_skips_records_imported_as_they_are_and_cleans_only_the_chang
     assert "ExportOrderList.csv: 5 records as they were imported before: unchanged" in messages
 
 
+def _reimported_both_ways(settings, first: Path, then: Path) -> tuple[tuple, tuple, list[str]]:
+    """(row by row, staged, the staged path's messages): `first` imported into an empty database, then `then`."""
+    results = []
+    for min_bytes in (ROW_BY_ROW, 0):
+        settings.HUIKE_IMPORT_STAGE_MIN_BYTES = min_bytes
+        _emptied()
+        import_files([str(first)])
+        with _logged("customers.importing.staged") as messages:
+            summary = import_files([str(then)])
+        results.append((_comparable(summary), _snapshot()))
+    return results[0], results[1], messages
+
+
+def test_a_reimported_order_given_twice_is_de_duplicated_with_its_twin_not_skipped(settings, tmp_path):
+    rows = [_order(n, 买家会员名=f"tb_{n}") for n in range(1, 5)]
+    first = write_export(tmp_path / "ExportOrderList1.csv", ORDER_HEADER, rows)
+    # the later export has order 3 as it was imported, and again, shipped
+    later = [*rows, _order(3, 买家会员名="tb_3", 订单状态="卖家已发货，等待买家确认")]
+    then = write_export(tmp_path / "ExportOrderList2.csv", ORDER_HEADER, later)
+
+    row_by_row, staged, messages = _reimported_both_ways(settings, first, then)
+
+    _assert_same(row_by_row, staged)
+    assert "ExportOrderList2.csv: 3 records as they were imported before: unchanged" in messages
+    assert Order.objects.get(order_no="3003249668502700003").status == "shipped"
+
+
+def test_a_key_cleaning_must_read_makes_a_reimport_clean_every_record_with_the_same_result(settings, tmp_path):
+    rows = [_order(n, 买家会员名=f"tb_{n}") for n in range(1, 5)]
+    first = write_export(tmp_path / "ExportOrderList1.csv", ORDER_HEADER, rows)
+    # order 2 again with its id padded: cleaned, it is the same order, so its plain twin cannot be skipped
+    later = [*rows, _order(2, 买家会员名="tb_2", 订单编号=" 3003249668502700002 ", 订单状态="交易成功")]
+    then = write_export(tmp_path / "ExportOrderList2.csv", ORDER_HEADER, later)
+
+    row_by_row, staged, messages = _reimported_both_ways(settings, first, then)
+
+    _assert_same(row_by_row, staged)
+    assert any("a key that is not plain digits" in m for m in messages), messages
+    assert not any("as they were imported before" in m for m in messages)
+    assert Order.objects.get(order_no="3003249668502700002").status == "completed"
+
+
 def test_a_line_given_twice_imports_the_same_both_ways(settings, tmp_path):
     header = ["子订单编号", "主订单编号", *[h for h in LINE_HEADER_2017 if h != "订单编号"]]
     line = dict(line_row(), 子订单编号='="3003249668502700101"', 主订单编号='="3003249668502700001"')
