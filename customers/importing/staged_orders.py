@@ -259,7 +259,8 @@ def _new_orders_write(staging: Staging, run: RunState, orders: str, lanes: str) 
             written: list[int] = []  # orders created, updated: counted once the transaction has committed
 
             def work(source=source, low=low, high=high, in_slice=in_slice, written=written, plain=True):
-                in_slice[:] = _customers_insert(buyers, low, high, plain=plain)
+                with timed("customers"):
+                    in_slice[:] = _customers_insert(buyers, low, high, plain=plain)
                 if not plain:  # buyers a concurrent import created first: our orders change their figures
                     state.affected.update(_buyers_of_others(buyers, low, high, in_slice))
                 written[:] = _orders_slice_write(state, run, source, plain=plain)
@@ -394,26 +395,27 @@ def _orders_slice_write(state: FileState, run: RunState, source: str, *, plain: 
             values[name] = f"o.{name}"
     now = sql.timestamp_literal(run.now)
     update = [n if n != "customer_id" else "customer" for n, _ in ORDER_COLUMNS if n != "order_no"]
-    if plain:
-        written = (len(sql.upsert(Order, source=source, values={**values, "updated_at": now, "imported_at": now},
-                                  conflict=None, update=None, order_by="o.order_no", returning="1")), 0)
-    else:
-        rows = sql.upsert(
-            Order,
-            source=source,
-            values={**values, "updated_at": now, "imported_at": now},
-            conflict=["order_no"],
-            update=[*update, "updated_at"],
-            where=(
-                f"{_rank_sql('excluded.status')} >= {_rank_sql('t.status')} AND "
-                "(t.content_hash IS DISTINCT FROM excluded.content_hash "
-                "OR t.customer_id IS DISTINCT FROM excluded.customer_id)"
-            ),
-            order_by="o.order_no",
-            returning="(t.xmax = 0)",
-        )
-        created = sum(1 for (inserted,) in rows if inserted)
-        written = (created, len(rows) - created)
+    with timed("orders"):
+        if plain:
+            written = (len(sql.upsert(Order, source=source, values={**values, "updated_at": now, "imported_at": now},
+                                      conflict=None, update=None, order_by="o.order_no", returning="1")), 0)
+        else:
+            rows = sql.upsert(
+                Order,
+                source=source,
+                values={**values, "updated_at": now, "imported_at": now},
+                conflict=["order_no"],
+                update=[*update, "updated_at"],
+                where=(
+                    f"{_rank_sql('excluded.status')} >= {_rank_sql('t.status')} AND "
+                    "(t.content_hash IS DISTINCT FROM excluded.content_hash "
+                    "OR t.customer_id IS DISTINCT FROM excluded.customer_id)"
+                ),
+                order_by="o.order_no",
+                returning="(t.xmax = 0)",
+            )
+            created = sum(1 for (inserted,) in rows if inserted)
+            written = (created, len(rows) - created)
     address_parts = "o.receiver_name, left(o.receiver_phone, 20), o.province, o.city, o.district, o.detail, o.postcode"
     addresses = f"""(
         SELECT coalesce(cu.merged_into_id, cu.id) AS customer_id,
@@ -425,11 +427,13 @@ def _orders_slice_write(state: FileState, run: RunState, source: str, *, plain: 
          GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
          ORDER BY 1, 2
     ) s"""
-    addresses_upsert(addresses)
+    with timed("addresses"):
+        addresses_upsert(addresses)
     execute("DROP TABLE IF EXISTS stg_orders")
     execute(f"CREATE TEMP TABLE stg_orders ON COMMIT DROP AS SELECT o.order_no FROM {source}")
     execute("ANALYZE stg_orders")
-    link_orphans()
+    with timed("orphans"):
+        link_orphans()
     refunded = _fetch(
         f"SELECT DISTINCT customer_id FROM {sql.table(Refund)} "
         "WHERE customer_id IS NOT NULL AND order_no IN (SELECT order_no FROM stg_orders)"
