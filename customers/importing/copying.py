@@ -157,6 +157,12 @@ def _numbered_records(export: ExportFile, blanks: list[int], only: bytearray | N
 # --- the keys of records, for finding those imported before as they are (staged._skipped_find) ------------------
 
 KEY_BLANK = b""
+KEY_INVALID = b"-"  # a key no cleaning makes valid: the record is a row error, never skipped
+# Not an id however it is cleaned: a printable ASCII character other than a digit or the quotes, `=` and `'`
+# cleaning may remove (spaces and control characters it may strip), in a field that is not a null word
+# (cleaning empties `null`, and an empty 订单编号 is taken from its alias).
+_NEVER_AN_ID = re.compile(rb"[!#-&(-/:-<>-~]")
+_NULL_WORD = re.compile(rb"[\x00-\x20\"'=]*null[\x00-\x20\"'=]*", re.IGNORECASE)
 
 
 class KeyUnsure(Exception):
@@ -166,8 +172,8 @@ class KeyUnsure(Exception):
 
 def record_key(field: bytes) -> bytes:
     """The key a record's raw key field holds: its digits (from `123`, `"123"`, `="123"`, or that formula as
-    Excel quotes it again when it saves), or KEY_BLANK for an empty field. Anything else raises KeyUnsure: the
-    SQL cleaning might still make it plain digits."""
+    Excel quotes it again when it saves), KEY_BLANK for an empty field, KEY_INVALID for one that is not an id
+    whatever cleaning does. Anything else raises KeyUnsure: cleaning might still make it plain digits."""
     if field[:2] == b'="' and field[-1:] == b'"':
         inner = field[2:-1]
     elif field[:4] == b'"=""' and field[-3:] == b'"""':
@@ -180,6 +186,8 @@ def record_key(field: bytes) -> bytes:
         return inner
     if not inner:
         return KEY_BLANK
+    if inner.isascii() and _NEVER_AN_ID.search(inner) and not _NULL_WORD.fullmatch(inner):
+        return KEY_INVALID  # `2.53564E+17`: Excel's scientific notation, a row error
     raise KeyUnsure(field[:40])
 
 
@@ -195,7 +203,10 @@ def _key_field(export: ExportFile, position: int):
     encoding = export.encoding
 
     def at(record: bytes) -> bytes:
-        fields = next(csv.reader([record.decode(encoding, errors="replace")]), [])
+        try:
+            fields = next(csv.reader([record.decode(encoding, errors="replace")]), [])
+        except csv.Error as exc:  # COPY refuses such a record too: the file goes row by row
+            raise KeyUnsure(str(exc)) from None
         if position >= len(fields):
             return b""
         return fields[position].encode(encoding)  # unquoted already: record_key's forms `123` and `="123"`
@@ -204,16 +215,14 @@ def _key_field(export: ExportFile, position: int):
 
 
 def first_keys(export: ExportFile, position: int, count: int) -> list[str]:
-    """The digit keys of the first `count` records (blank and unsure ones left out): the probe for whether the
-    database holds any of the file's records at all."""
+    """The digit keys of the first `count` records (blank and invalid ones left out): the probe for whether the
+    database holds any of the file's records at all. Raises KeyUnsure as record_keys would, before the file is
+    read whole."""
     field_of = _key_field(export, position)
     keys = []
     for _, record in _records(export, [0]):
-        try:
-            key = record_key(field_of(record))
-        except KeyUnsure:
-            continue
-        if key:
+        key = record_key(field_of(record))
+        if key.isdigit():
             keys.append(key.decode())
         if len(keys) >= count:
             break
@@ -231,8 +240,8 @@ def record_keys(export: ExportFile, position: int, blanks: list[int], *, blank_k
         digest = md5()
         digest.update(record)
         key = record_key(field_of(record))
-        if not key:
-            if blank_key_unsure:
+        if not key.isdigit():  # blank or invalid: never skipped
+            if blank_key_unsure and key == KEY_BLANK:
                 raise KeyUnsure(b"")
             key = b"\\N"
         out.append(b"%d\t%b\t%b\n" % (number, key, b2a_hex(digest.digest())))

@@ -19,6 +19,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import psycopg
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
 
@@ -123,7 +124,7 @@ def staged_prepare(
             prepare(staging)
         staging.moved(0.45)
         log.info("staged %s: copied and cleaned in %.1fs", export.name, time.monotonic() - started)
-    except DatabaseError as exc:
+    except (DatabaseError, psycopg.Error) as exc:  # our own COPYs' errors come from psycopg unwrapped
         _fall_back(staging, exc)
     except BaseException:
         staging_drop(staging)
@@ -149,7 +150,7 @@ def staged_write(staging: Staging, run, writer) -> None:
         staging_drop(staging)
 
 
-def _fall_back(staging: Staging, exc: DatabaseError):
+def _fall_back(staging: Staging, exc: Exception):
     """A step of ours failed before anything was written: the row-by-row path gets the file."""
     log.exception("the set-based import of %s failed", staging.export.name)
     first = sql.error_first_line(exc)
@@ -336,12 +337,12 @@ def _skipped_find(staging: Staging) -> bytearray | None:
     if not positions:  # 2017 宝贝报表: no 子订单编号 to know a line by
         return None
     table = connection.ops.quote_name(model._meta.db_table)
-    probe = first_keys(staging.export, positions[0], PROBE_RECORDS)
-    if not probe or not _scalar(f"SELECT EXISTS (SELECT 1 FROM {table} WHERE {column} = ANY(%s))", [probe]):
-        return None
     keys = staging.table("keys")
     blanks = [0]
     try:
+        probe = first_keys(staging.export, positions[0], PROBE_RECORDS)
+        if not probe or not _scalar(f"SELECT EXISTS (SELECT 1 FROM {table} WHERE {column} = ANY(%s))", [probe]):
+            return None
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(f"CREATE UNLOGGED TABLE {keys} (line integer, key text, source_hash text)")
             with cursor.cursor.copy(f"COPY {keys} FROM STDIN") as copy:

@@ -9,7 +9,15 @@ from types import SimpleNamespace
 
 import pytest
 
-from customers.importing.copying import KEY_BLANK, KeyUnsure, NotStaged, _numbered_records, _quoted, record_key
+from customers.importing.copying import (
+    KEY_BLANK,
+    KEY_INVALID,
+    KeyUnsure,
+    NotStaged,
+    _numbered_records,
+    _quoted,
+    record_key,
+)
 
 # The rules: a `,="…"` whose text is not empty and holds no quote is marked; an empty `,=""` ending a field is
 # marked empty; what is left of a formula with quotes, or a mark not closed where its field ends, is refused.
@@ -69,13 +77,25 @@ def test_each_record_is_numbered_and_hashed_with_the_header(tmp_path):
         (b'"=""3003249668502700001"""', b"3003249668502700001"),  # the formula as Excel quotes it when it saves
         (b"", KEY_BLANK),
         (b'""', KEY_BLANK),
+        (b"3.00325E+18", KEY_INVALID),  # Excel's scientific notation: a row error whatever cleaning does
+        (b'"3003-2496"', KEY_INVALID),
     ],
 )
 def test_a_record_key_is_read_from_each_form_the_exports_write_it_in(field, key):
     assert record_key(field) == key
 
 
-@pytest.mark.parametrize("field", [b'" 3003249668502700001"', b"3.00325E+18", b'"30032-4966"', b'"', b'="1,2"'])
-def test_a_record_key_that_cleaning_might_still_make_digits_is_unsure(field):
+@pytest.mark.parametrize(
+    "field",
+    [
+        b'" 3003249668502700001"',  # stripped, the same key as its plain twin
+        b"3003249668502700001\x1f",  # str.strip() removes the unit separator too
+        b'"\xa1\xa13003249668502700001"',  # a GBK full-width space
+        b'"NULL"',  # cleaned empty: an empty 订单编号 is taken from the 主订单编号
+        b'"\x1cnull "',
+        b'"',
+    ],
+)
+def test_a_record_key_that_cleaning_might_still_make_digits_or_blank_is_unsure(field):
     with pytest.raises(KeyUnsure):
         record_key(field)

@@ -326,8 +326,51 @@ def _reimported_both_ways(settings, first: Path, then: Path) -> tuple[tuple, tup
     return results[0], results[1], messages
 
 
+def _later_export(source: Path, target: Path, old: str, new: str, *, records: int) -> Path:
+    """`source` as a later export of the same shop: in its first `records` lines holding `old`, `new` instead;
+    every other byte as it was (so those records are found as they were imported)."""
+    text, changed = [], 0
+    for line in source.read_bytes().splitlines(keepends=True):
+        if changed < records and old.encode("gb18030") in line:
+            line = line.replace(old.encode("gb18030"), new.encode("gb18030"), 1)
+            changed += 1
+        text.append(line)
+    assert changed == records
+    target.write_bytes(b"".join(text))
+    return target
+
+
+@pytest.mark.parametrize("layout", ["v2017", "v2023"])
+def test_the_sample_exports_reimported_later_import_the_same_both_ways(settings, tmp_path, layout):
+    folder = SAMPLES / layout
+    [orders] = folder.glob("ExportOrderList*.csv")
+    [lines] = folder.glob("ExportOrderDetailList*.csv")
+    orders = _without_broken_rows(orders, tmp_path / orders.name)
+    later = tmp_path / "later"
+    later.mkdir()
+    later_orders = _later_export(orders, later / orders.name, "等待买家付款", "买家已付款，等待卖家发货", records=3)
+    later_lines = _later_export(lines, later / lines.name, "等待买家付款", "买家已付款，等待卖家发货", records=3)
+
+    results = []
+    for min_bytes in (ROW_BY_ROW, 0):
+        settings.HUIKE_IMPORT_STAGE_MIN_BYTES = min_bytes
+        _emptied()
+        import_files([str(orders), str(lines)])
+        with _logged("customers.importing.staged") as messages:
+            summary = import_files([str(later_orders), str(later_lines)])
+        results.append((_comparable(summary), _snapshot()))
+
+    _assert_same(*results)
+    skipped = [m for m in messages if "as they were imported before" in m]
+    assert skipped and all(not m.endswith(": 0 records as they were imported before: unchanged") for m in skipped)
+    [entry] = [f for f in results[1][0]["files"] if f["kind"] == "orders"]
+    assert entry["orders_updated"] >= 1
+
+
 def test_a_reimported_order_given_twice_is_de_duplicated_with_its_twin_not_skipped(settings, tmp_path):
     rows = [_order(n, 买家会员名=f"tb_{n}") for n in range(1, 5)]
+    # blank lines (counted as skipped by the first of the two passes) and a record over two lines
+    rows[1:1] = ["", ",".join([""] * len(ORDER_HEADER)), _order(5, 买家会员名="tb_5", 买家留言="第一行\r\n第二行")]
     first = write_export(tmp_path / "ExportOrderList1.csv", ORDER_HEADER, rows)
     # the later export has order 3 as it was imported, and again, shipped
     later = [*rows, _order(3, 买家会员名="tb_3", 订单状态="卖家已发货，等待买家确认")]
@@ -336,8 +379,26 @@ def test_a_reimported_order_given_twice_is_de_duplicated_with_its_twin_not_skipp
     row_by_row, staged, messages = _reimported_both_ways(settings, first, then)
 
     _assert_same(row_by_row, staged)
-    assert "ExportOrderList2.csv: 3 records as they were imported before: unchanged" in messages
+    assert "ExportOrderList2.csv: 4 records as they were imported before: unchanged" in messages
     assert Order.objects.get(order_no="3003249668502700003").status == "shipped"
+
+
+def test_a_reimport_finds_the_records_imported_before_when_the_key_is_not_the_first_column(settings, tmp_path):
+    header = ["主订单编号", "子订单编号", *[h for h in LINE_HEADER_2017 if h != "订单编号"]]
+    rows = [
+        dict(line_row(), 子订单编号=f'="30032496685027001{n:02d}"', 主订单编号=f'="30032496685027000{n:02d}"')
+        for n in range(1, 5)
+    ]
+    first = write_export(tmp_path / "ExportOrderDetailList1.csv", header, rows)
+    rows[2] = dict(rows[2], 价格="35.00")
+    then = write_export(tmp_path / "ExportOrderDetailList2.csv", header, rows)
+
+    row_by_row, staged, messages = _reimported_both_ways(settings, first, then)
+
+    _assert_same(row_by_row, staged)
+    assert "ExportOrderDetailList2.csv: 3 records as they were imported before: unchanged" in messages
+    [entry] = staged[0]["files"]
+    assert (entry["lines_unchanged"], entry["lines_updated"]) == (3, 1)
 
 
 def test_a_key_cleaning_must_read_makes_a_reimport_clean_every_record_with_the_same_result(settings, tmp_path):
