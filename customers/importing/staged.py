@@ -28,7 +28,7 @@ from customers.models import Order, OrderLine
 from . import sql, sqlclean
 from .batches import MAX_LISTED, FileState
 from .columns import FIELDS, Field
-from .copying import KeyUnsure, NotStaged, first_keys, raw_table_create, raw_table_drop, record_keys
+from .copying import KeyUnsure, NotStaged, Refused, first_keys, raw_table_create, raw_table_drop, record_keys_copy
 from .reading import ExportFile
 
 log = logging.getLogger(__name__)
@@ -338,7 +338,6 @@ def _skipped_find(staging: Staging) -> bytearray | None:
         return None
     table = connection.ops.quote_name(model._meta.db_table)
     keys = staging.table("keys")
-    blanks = [0]
     try:
         probe = first_keys(staging.export, positions[0], PROBE_RECORDS)
         if not probe or not _scalar(f"SELECT EXISTS (SELECT 1 FROM {table} WHERE {column} = ANY(%s))", [probe]):
@@ -346,10 +345,12 @@ def _skipped_find(staging: Staging) -> bytearray | None:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(f"CREATE UNLOGGED TABLE {keys} (line integer, key text, source_hash text)")
             with cursor.cursor.copy(f"COPY {keys} FROM STDIN") as copy:
-                for block in record_keys(staging.export, positions[0], blanks, blank_key_unsure=len(positions) > 1):
-                    copy.write(block)
+                blanks = record_keys_copy(staging.export, copy, positions[0], blank_key_unsure=len(positions) > 1)
     except KeyUnsure as exc:
-        log.info("%s: a key that is not plain digits (%r): every record is cleaned", staging.export.name, exc.args)
+        log.info("%s: a key that is not plain digits (%s): every record is cleaned", staging.export.name, exc)
+        return None
+    except Refused as exc:  # the pass itself failed: the COPY's own pass will say whether the file can be staged
+        log.warning("%s: the keys could not be read (%s): every record is cleaned", staging.export.name, exc)
         return None
     _execute(f"ANALYZE {keys}")
     owned = " AND t.customer_id IS NOT NULL" if model is Order else ""  # a deleted buyer is made again
@@ -375,7 +376,7 @@ def _skipped_find(staging: Staging) -> bytearray | None:
     summary = staging.state.summary
     summary["rows"] += count
     summary[counter] += count
-    summary["skipped"] += blanks[0]
+    summary["skipped"] += blanks
     log.info("%s: %s records as they were imported before: unchanged", staging.export.name, count)
     return _lines_marked(
         f"SELECT line FROM {keys} k WHERE NOT EXISTS (SELECT 1 FROM {staging.skipped} s WHERE s.line = k.line)",

@@ -1,23 +1,27 @@
-"""The COPY pass's byte rewrite of Excel formulas (customers/importing/copying.py) against the rules it stands
+"""The byte pass's rewrite of Excel formulas (customers/importing/recordpass.py) against the rules it stands
 for, written out as regular expressions: for every short run of the bytes that matter it gives the same bytes,
 or both refuse the block. No database needed."""
 
 import hashlib
 import itertools
 import re
-from types import SimpleNamespace
 
 import pytest
 
-from customers.importing.copying import (
+from customers.importing.copying import piped
+from customers.importing.reading import ExportFile
+from customers.importing.recordpass import (
     KEY_BLANK,
     KEY_INVALID,
     KeyUnsure,
-    NotStaged,
-    _numbered_records,
-    _quoted,
+    Refused,
+    Source,
+    numbered_records,
+    quoted,
     record_key,
 )
+
+from .importing_fixtures import ORDER_HEADER, order_row, write_export
 
 # The rules: a `,="…"` whose text is not empty and holds no quote is marked; an empty `,=""` ending a field is
 # marked empty; what is left of a formula with quotes, or a mark not closed where its field ends, is refused.
@@ -30,14 +34,14 @@ _QUOTES = re.compile(rb',=[^",\r\n]*"')
 def _by_the_rules(block: bytes) -> bytes:
     block = _EMPTY.sub(b',"\x01"', _FORMULA.sub(b',"\x01', block))
     if _BAD.search(block) or _QUOTES.search(block):
-        raise NotStaged("refused")
+        raise Refused("refused")
     return block
 
 
 def _outcome(rewrite, block: bytes):
     try:
         return rewrite(block)
-    except NotStaged:
+    except Refused:
         return "refused"
 
 
@@ -45,7 +49,7 @@ def _outcome(rewrite, block: bytes):
 def test_the_formula_rewrite_gives_what_the_rules_give_for_every_short_byte_run(length):
     for combination in itertools.product(b',="a\r\n', repeat=length):
         block = b"1" + bytes(combination)  # every field follows the line number's comma
-        assert _outcome(_quoted, block) == _outcome(_by_the_rules, block), block
+        assert _outcome(quoted, block) == _outcome(_by_the_rules, block), block
 
 
 def test_each_record_is_numbered_and_hashed_with_the_header(tmp_path):
@@ -55,7 +59,7 @@ def test_each_record_is_numbered_and_hashed_with_the_header(tmp_path):
     path.write_bytes(header + first + second + b"\r\n" + third)  # a blank line before the third record
     blanks = [0]
 
-    sent = b"".join(_numbered_records(SimpleNamespace(path=path, bom=0), blanks))
+    sent = b"".join(numbered_records(Source(path, 0, "utf-8"), blanks))
 
     def md5(record: bytes) -> bytes:
         return hashlib.md5(header + record, usedforsecurity=False).hexdigest().encode()
@@ -99,3 +103,30 @@ def test_a_record_key_is_read_from_each_form_the_exports_write_it_in(field, key)
 def test_a_record_key_that_cleaning_might_still_make_digits_or_blank_is_unsure(field):
     with pytest.raises(KeyUnsure):
         record_key(field)
+
+
+def _orders_file(tmp_path, rows: list) -> ExportFile:
+    return ExportFile(write_export(tmp_path / "ExportOrderList.csv", ORDER_HEADER, rows))
+
+
+def test_the_pass_in_its_own_process_sends_what_it_sends_in_this_one(tmp_path):
+    export = _orders_file(tmp_path, [order_row(), "", order_row(订单编号='="3003249668502700002"', 买家留言="a\r\nb")])
+    received = []
+
+    blanks = piped(export, ["copy"], received.append)
+
+    counted = [0]
+    here = b"".join(numbered_records(Source(str(export.path), export.bom, export.encoding), counted))
+    assert b"".join(received) == here and blanks == counted[0] == 1
+
+
+def test_the_pass_in_its_own_process_says_why_it_refuses_a_file_or_its_keys(tmp_path):
+    refused = _orders_file(tmp_path, [order_row(买家留言="x"), order_row(订单编号='="3003249668502700002"')])
+    text = refused.path.read_bytes().replace(b'"x"', b'=HYPERLINK("y")')
+    refused.path.write_bytes(text)
+    with pytest.raises(Refused, match="formula"):
+        piped(refused, ["copy"], lambda block: None)
+
+    unsure = _orders_file(tmp_path, [order_row(), order_row(订单编号=" 3003249668502700002")])
+    with pytest.raises(KeyUnsure):
+        piped(unsure, ["keys", "0", "0"], lambda block: None)
