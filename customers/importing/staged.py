@@ -15,13 +15,14 @@ dropped at the end, whatever happens.
 
 import logging
 import re
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import psycopg
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
+from django.db import DatabaseError, IntegrityError, OperationalError, connection, connections, transaction
 
 from customers.models import Order, OrderLine
 
@@ -481,9 +482,12 @@ def timed(label: str):
     log.debug("%.2fs %s", time.monotonic() - started, label)
 
 
-def in_transaction(staging: Staging, work, *, lines: tuple[int, int], raced: bool = False) -> None:
+def in_transaction(
+    staging: Staging, work, *, lines: tuple[int, int], raced: bool = False, before_commit=None
+) -> None:
     """Run `work()` in one transaction, retried on a deadlock with a concurrent import; a database failure
-    becomes StagedFailure with the row-by-row path's wording. With `raced`, a unique violation raises Raced."""
+    becomes StagedFailure with the row-by-row path's wording. With `raced`, a unique violation raises Raced.
+    `before_commit()` runs last inside the transaction (slices_in_order: it waits for the slice before)."""
     staging.wrote = True
     for attempt in range(DEADLOCK_RETRIES + 1):
         try:
@@ -493,6 +497,8 @@ def in_transaction(staging: Staging, work, *, lines: tuple[int, int], raced: boo
                     cursor.execute("SET LOCAL jit = off")
                 with timed(f"transaction {getattr(work, '__name__', '')} {lines}"):
                     work()
+                if before_commit:
+                    before_commit()
             return
         except OperationalError as exc:
             if "deadlock" in str(exc).lower() and attempt < DEADLOCK_RETRIES:
@@ -506,6 +512,74 @@ def in_transaction(staging: Staging, work, *, lines: tuple[int, int], raced: boo
             raise StagedFailure(_failure(exc, lines)) from exc
         except DatabaseError as exc:
             raise StagedFailure(_failure(exc, lines)) from exc
+
+
+class Abandoned(Exception):
+    """A slice written while the one before it failed: rolled back, so that what landed stays a run of lines."""
+
+
+def slices_in_order(staging: Staging, parts: list[tuple[int, int]], write_slice, committed) -> None:
+    """`write_slice(low, high, before_commit)` for each slice (each its own transaction: in_transaction with
+    `before_commit`), then `committed(low, high, result)` in the slices' order. In autocommit, as the job and
+    the command run, every other slice is written on a second connection at once, and a slice commits only
+    after the one before it: what landed is still every line up to a slice's end, as one connection gives.
+    For slices that share no rows (the lines of a 宝贝报表); inside a caller's transaction, one by one.
+
+    A failed slice abandons the ones after it (rolled back) and its exception is raised once the slices
+    before it are counted."""
+    if connection.in_atomic_block or len(parts) < 2:
+        for low, high in parts:
+            committed(low, high, write_slice(low, high, None))
+        return
+    done = [threading.Event() for _ in parts]
+    first_failed = [len(parts)]  # the first slice that failed so far: those after it are abandoned
+    lock = threading.Lock()
+    results: list = [None] * len(parts)
+    errors: list = [None] * len(parts)
+    reported = 0  # slices handed to committed(), in order
+
+    def report() -> None:  # the main thread's: the slices committed so far, in order
+        nonlocal reported
+        while reported < len(parts) and done[reported].is_set() and errors[reported] is None:
+            committed(*parts[reported], results[reported])
+            reported += 1
+
+    def run(indexes, *, main: bool) -> None:
+        try:
+            for i in indexes:
+
+                def wait(i=i):
+                    if i:
+                        done[i - 1].wait()
+                    if first_failed[0] < i:
+                        raise Abandoned()
+
+                try:
+                    if first_failed[0] < i:
+                        raise Abandoned()
+                    results[i] = write_slice(*parts[i], wait)
+                except BaseException as exc:  # noqa: BLE001 (the main thread raises it again)
+                    errors[i] = exc
+                    with lock:
+                        first_failed[0] = min(first_failed[0], i)
+                finally:
+                    done[i].set()
+                if main:
+                    report()
+        finally:
+            if not main:
+                connections.close_all()  # this thread's own connection
+
+    helper = threading.Thread(target=run, args=(range(1, len(parts), 2),), kwargs={"main": False},
+                              name="huike-import-slices")
+    helper.start()
+    try:
+        run(range(0, len(parts), 2), main=True)
+    finally:
+        helper.join()
+    report()
+    if reported < len(parts):
+        raise errors[reported]
 
 
 def _failure(exc: Exception, lines: tuple[int, int]) -> str:
@@ -550,5 +624,5 @@ def _scalar(statement: str, params=None):
 execute, scalar = _execute, _scalar
 
 __all__ = ["NotStaged", "Raced", "StagedFailure", "execute", "good_rows", "in_transaction", "landed_through",
-           "scalar", "slices",
+           "scalar", "slices", "slices_in_order",
            "stageable", "staged_prepare", "staged_write", "staging_drop", "statistics_keep_up"]

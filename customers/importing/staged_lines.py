@@ -23,6 +23,7 @@ from .staged import (
     repeated_rows,
     scalar,
     slices,
+    slices_in_order,
 )
 
 
@@ -47,23 +48,30 @@ def write_staged_lines(staging: Staging, run: RunState) -> None:
         written = _written_create(staging, ready, compared)
         parts = slices(staging, f"SELECT line FROM {written}")
         landed = 0
-        for n, (low, high) in enumerate(parts, 1):
-            result: list[int] = []  # lines created, updated: counted once the transaction has committed
 
-            def work(low=low, high=high, result=result, plain=True):
+        def write_slice(low, high, before_commit) -> tuple[int, int]:
+            result: list[int] = []  # lines created, updated
+
+            def work(plain=True):
                 result[:] = _lines_write(written, low, high, plain=plain)
 
             # New lines (not in the table when compared) go in with a plain INSERT; should a concurrent import
             # have written some since, the slice is written again with ON CONFLICT.
             try:
-                in_transaction(staging, work, lines=(low, high), raced=True)
+                in_transaction(staging, work, lines=(low, high), raced=True, before_commit=before_commit)
             except Raced:
-                in_transaction(staging, lambda work=work: work(plain=False), lines=(low, high))
+                in_transaction(staging, lambda: work(plain=False), lines=(low, high), before_commit=before_commit)
+            return result[0], result[1]
+
+        def committed(low, high, result) -> None:
+            nonlocal landed
             summary["lines_created"] += result[0]
             summary["lines_updated"] += result[1]
             summary["landed_through_line"] = high
-            staging.moved(0.55 + 0.4 * n / len(parts))
             landed += sum(result)
+            staging.moved(0.55 + 0.4 * (parts.index((low, high)) + 1) / len(parts))
+
+        slices_in_order(staging, parts, write_slice, committed)
         # a line a concurrent import wrote with this very content meanwhile was left as it was
         summary["lines_unchanged"] += counts.get("new", 0) + counts.get("changed", 0) - landed
         in_transaction(staging, lambda: _orphans_link(written), lines=_span(ready))

@@ -12,10 +12,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from django.db import connection
+from django.db import DatabaseError, connection
 
 from customers.importing import import_files
-from customers.models import Order
+from customers.models import Order, OrderLine
 
 from .importing_fixtures import (
     LINE_HEADER_2017,
@@ -500,6 +500,78 @@ def test_a_lines_file_prepared_ahead_is_dropped_when_the_orders_file_fails(setti
     assert orders["status"] == "failed" and "boom" in orders["reason"]
     assert lines["status"] == "failed" and lines["reason"].startswith("not imported")
     assert lines["rows"] == 0 and lines["errors"] == []  # what was prepared ahead is not reported as imported
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_class WHERE relname LIKE 'huike_import_%'")
+        assert cursor.fetchone()[0] == 0
+
+
+def _lines_pair(tmp_path) -> list[str]:
+    """Orders 1 to 9, and a 宝贝报表 of two lines for each."""
+    header = ["子订单编号", "主订单编号", *[h for h in LINE_HEADER_2017 if h != "订单编号"]]
+    lines = [
+        dict(line_row(), 子订单编号=f'="3003249668502701{n}{k}"', 主订单编号=f'="{3003249668502700000 + n}"')
+        for n in range(1, 10)
+        for k in (1, 2)
+    ]
+    orders = write_export(tmp_path / "ExportOrderList.csv", ORDER_HEADER, [_order(n) for n in range(1, 10)])
+    return [str(orders), str(write_export(tmp_path / "ExportOrderDetailList.csv", header, lines))]
+
+
+def _slice_backends(monkeypatch) -> list[tuple[int, int]]:
+    """Slices of four rows, and (first line, backend pid) of each lines slice written."""
+    from customers.importing import staged, staged_lines
+
+    monkeypatch.setattr(staged, "SLICE_ROWS", 4)
+    written = staged_lines._lines_write
+    seen = []
+
+    def lines_write(table, low, high, **kwargs):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            seen.append((low, cursor.fetchone()[0]))
+        return written(table, low, high, **kwargs)
+
+    monkeypatch.setattr(staged_lines, "_lines_write", lines_write)
+    return seen
+
+
+@pytest.mark.django_db(transaction=True)
+def test_lines_slices_are_written_on_two_connections_with_the_same_result(settings, tmp_path, monkeypatch):
+    seen = _slice_backends(monkeypatch)
+
+    row_by_row, staged = _both_ways(settings, _lines_pair(tmp_path))
+
+    _assert_same(row_by_row, staged)
+    assert sorted(low for low, _ in seen) == [2, 6, 10, 14, 18]  # five slices of the 18 lines
+    assert len({pid for _, pid in seen}) == 2
+    [_, lines] = staged[0]["files"]
+    assert (lines["lines_created"], lines["landed_through_line"]) == (18, 19)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_lines_slice_abandons_the_slices_after_it_on_either_connection(settings, tmp_path, monkeypatch):
+    from customers.importing import staged_lines
+
+    seen = _slice_backends(monkeypatch)
+    written = staged_lines._lines_write
+
+    def failing_third(table, low, high, **kwargs):
+        if low == 10:
+            raise DatabaseError("boom")
+        return written(table, low, high, **kwargs)
+
+    monkeypatch.setattr(staged_lines, "_lines_write", failing_third)
+    settings.HUIKE_IMPORT_STAGE_MIN_BYTES = 0
+
+    summary = import_files(_lines_pair(tmp_path))
+
+    [_, lines] = summary["files"]
+    assert lines["status"] == "failed" and "rows from line 10 to 13" in lines["reason"] and "boom" in lines["reason"]
+    # the two slices before it landed, and nothing after it, though the fourth was written beside it
+    assert (lines["lines_created"], lines["landed_through_line"]) == (8, 9)
+    assert OrderLine.objects.count() == 8
+    begun = {low for low, _ in seen}  # the fourth, on the other connection, may have begun before the failure
+    assert {2, 6} <= begun <= {2, 6, 14}  # and the fifth, after it on this one, was not
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_class WHERE relname LIKE 'huike_import_%'")
         assert cursor.fetchone()[0] == 0
