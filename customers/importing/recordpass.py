@@ -37,8 +37,6 @@ _BAD_FORMULA = re.compile(rb'"\x01(?![^",\r\n]*"(?:,|\r?\n|$))')
 _FORMULA_QUOTES = re.compile(rb',=[^",\r\n]*"')
 
 
-
-
 def blank_line(line: bytes) -> bool:
     return _BLANK.fullmatch(line) is not None
 
@@ -57,7 +55,7 @@ class Source:
 def records(source: Source, blanks: list[int]):
     """(line number where it starts, bytes) of each record of the file; blank lines counted, not yielded. The loop
     is the COPY's own cost on the client: kept to a few operations per line."""
-    blank_line = _BLANK.fullmatch
+    is_blank = _BLANK.fullmatch
     with open(source.path, "rb") as raw:
         raw.read(source.bom)
         raw.readline()
@@ -74,7 +72,7 @@ def records(source: Source, blanks: list[int]):
                 continue
             first = line[:2]
             # Most records start with `"x` or a non-blank character: only the others can be blank lines.
-            if (first[:1] in b' \t,\r\n' or first in (b'""', b'" ', b'"\t')) and blank_line(line):
+            if (first[:1] in b' \t,\r\n' or first in (b'""', b'" ', b'"\t')) and is_blank(line):
                 blanks[0] += 1
                 continue
             if line.count(b'"') & 1:  # a quoted field goes on on the next line
@@ -85,15 +83,11 @@ def records(source: Source, blanks: list[int]):
             yield record_start, b"".join(record)
 
 
-
-
 def header_md5(source: Source):
     """A function returning a new md5 that has hashed the file's header line: each record's hash starts there."""
     with open(source.path, "rb") as raw:
         raw.read(source.bom)
         return hashlib.md5(raw.readline(), usedforsecurity=False).copy
-
-
 
 
 def numbered_records(source: Source, blanks: list[int], only: bytearray | None = None):
@@ -112,8 +106,6 @@ def numbered_records(source: Source, blanks: list[int], only: bytearray | None =
             out = []
     if out:
         yield quoted(b"".join(out))
-
-
 
 
 KEY_BLANK = b""
@@ -212,8 +204,6 @@ def record_keys(source: Source, position: int, blanks: list[int], *, blank_key_u
         yield b"".join(out)
 
 
-
-
 def quoted(block: bytes) -> bytes:
     if b"\x01" in block:
         raise Refused("a control character \\x01 in the text")
@@ -228,8 +218,6 @@ def quoted(block: bytes) -> bytes:
     if b",=" in block and _FORMULA_QUOTES.search(block):
         raise Refused("a formula with quotes in an unquoted field")
     return block
-
-
 
 
 # --- in a process of its own ---------------------------------------------------------------------------------------

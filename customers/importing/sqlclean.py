@@ -89,7 +89,7 @@ def stripped(expr: str) -> str:
 
 
 def base_stripped(raw: str) -> str:
-    """The field stripped, and a `="…"` the COPY pass marked (copying.FORMULA_MARK) unwrapped and stripped."""
+    """The field stripped, and a `="…"` the COPY pass marked (recordpass.FORMULA_MARK) unwrapped and stripped."""
     return f"(CASE WHEN ascii({raw}) = 1 THEN {stripped(f'substr({raw}, 2)')} ELSE {stripped(raw)} END)"
 
 
@@ -246,7 +246,7 @@ _MONTH_DAYS = ", ".join(
 )
 
 
-def _fast_id(v: str) -> str:  # empty, or 1-32 digits (after copying.FORMULA_MARK)
+def _fast_id(v: str) -> str:  # empty, or 1-32 digits (after recordpass.FORMULA_MARK)
     return f"(octet_length(ltrim({v}, chr(1))) <= 32 AND ltrim(ltrim({v}, chr(1)), '0123456789') = '')"
 
 

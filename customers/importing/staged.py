@@ -314,7 +314,7 @@ def _fast_rows_create(staging: Staging, *, extra_column: int | None) -> None:
 
 
 def _source_hash(staging: Staging) -> str:
-    """The record's hash (Order.source_hash), made by the COPY pass (copying.py)."""
+    """The record's hash (Order.source_hash), made by the byte pass (recordpass.py)."""
     return "r.record_hash"
 
 
@@ -331,7 +331,7 @@ def _skipped_find(staging: Staging) -> bytearray | None:
     once in the file), found before the file is COPYed: those are counted unchanged and never sent, cleaned or
     written again, so a re-import of the same export costs one read of it and a join. Returns the lines of the
     records still to COPY (copying.raw_table_create's `only`), or None for all of them: when the database holds
-    none of the file's first records (a first import), or when a key is not plain digits (copying.KeyUnsure:
+    none of the file's first records (a first import), or when a key is not plain digits (recordpass.KeyUnsure:
     the file's records are then told apart only after cleaning, by the writers' own comparisons)."""
     name, model, column, counter = _RECORD_KEYS[staging.export.kind]
     positions = staging.export.positions.get(name)

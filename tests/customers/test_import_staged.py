@@ -186,12 +186,17 @@ def _without_broken_rows(source: Path, target: Path) -> Path:
     return target
 
 
-@pytest.mark.parametrize("layout", ["v2017", "v2023"])
-def test_the_sample_exports_import_the_same_both_ways(settings, tmp_path, layout):
+def _sample_pair(tmp_path, layout: str) -> tuple[Path, Path]:
+    """The sample 订单报表 (without its rows of the wrong width) and 宝贝报表 of `layout`."""
     folder = SAMPLES / layout
     [orders] = folder.glob("ExportOrderList*.csv")
     [lines] = folder.glob("ExportOrderDetailList*.csv")
-    orders = _without_broken_rows(orders, tmp_path / orders.name)
+    return _without_broken_rows(orders, tmp_path / orders.name), lines
+
+
+@pytest.mark.parametrize("layout", ["v2017", "v2023"])
+def test_the_sample_exports_import_the_same_both_ways(settings, tmp_path, layout):
+    orders, lines = _sample_pair(tmp_path, layout)
 
     row_by_row, staged = _both_ways(settings, [str(orders), str(lines)])
 
@@ -342,10 +347,7 @@ def _later_export(source: Path, target: Path, old: str, new: str, *, records: in
 
 @pytest.mark.parametrize("layout", ["v2017", "v2023"])
 def test_the_sample_exports_reimported_later_import_the_same_both_ways(settings, tmp_path, layout):
-    folder = SAMPLES / layout
-    [orders] = folder.glob("ExportOrderList*.csv")
-    [lines] = folder.glob("ExportOrderDetailList*.csv")
-    orders = _without_broken_rows(orders, tmp_path / orders.name)
+    orders, lines = _sample_pair(tmp_path, layout)
     later = tmp_path / "later"
     later.mkdir()
     later_orders = _later_export(orders, later / orders.name, "等待买家付款", "买家已付款，等待卖家发货", records=3)
