@@ -15,8 +15,10 @@ raises NotStaged, and the caller reads the file the slow way, which reports such
 
 import csv
 import json
+import logging
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 
 import psycopg
@@ -26,6 +28,8 @@ from . import recordpass
 from .reading import ExportFile
 from .recordpass import KeyUnsure, Refused
 from .sql import error_first_line
+
+log = logging.getLogger(__name__)
 
 _COPY_ENCODINGS = {"utf-8": "UTF8", "gb18030": "GB18030"}
 PIPE_READ = 1 << 20
@@ -83,31 +87,35 @@ def piped(export: ExportFile, command: list[str], write, *, stdin: bytearray | N
     argv += options
     if stdin is not None:
         argv.append("--only")
-    process = subprocess.Popen(
+    # Its reasons go to a file, not a pipe: a long one (a traceback) could fill a pipe nobody reads yet.
+    with tempfile.TemporaryFile() as reasons, subprocess.Popen(
         argv, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        if stdin is not None:  # read whole by the pass before it writes anything: no deadlock
-            process.stdin.write(stdin)
-            process.stdin.close()
-        while block := process.stdout.read(PIPE_READ):
-            write(block)
-        status = process.wait()
-    finally:
-        if process.poll() is None:  # our COPY failed while the pass was still sending
-            process.kill()
-            process.wait()
-        process.stdout.close()
-    message = process.stderr.read().decode(errors="replace").strip()
-    process.stderr.close()
+        stderr=reasons,
+    ) as process:
+        try:
+            if stdin is not None:  # read whole by the pass before it writes anything: no deadlock
+                try:
+                    process.stdin.write(stdin)
+                    process.stdin.close()
+                except BrokenPipeError:  # it ended before reading: its status says why
+                    pass
+            while block := process.stdout.read(PIPE_READ):
+                write(block)
+            status = process.wait()
+        finally:
+            if process.poll() is None:  # our COPY failed while the pass was still sending
+                process.kill()
+        reasons.seek(0)
+        message = reasons.read().decode(errors="replace").strip()
     if status == recordpass.REFUSED:
         raise Refused(message)
     if status == recordpass.UNSURE:
         raise KeyUnsure(message)
+    last = (message.splitlines() or [""])[-1]
     if status:
-        raise Refused(f"the record pass failed ({status}): {message.splitlines()[-1:] or ''}")
-    return json.loads(message)["blanks"]
+        log.error("the record pass over %s ended with status %s: %s", export.name, status, message)
+        raise Refused(f"the record pass ended with status {status}: {last}")
+    return json.loads(last)["blanks"]
 
 
 def _source(export: ExportFile) -> recordpass.Source:

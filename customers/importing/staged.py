@@ -495,12 +495,16 @@ def in_transaction(
                 with connection.cursor() as cursor:
                     cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
                     cursor.execute("SET LOCAL jit = off")
+                    if before_commit:  # written beside another slice: see PARALLEL_LOCK_TIMEOUT
+                        cursor.execute(f"SET LOCAL lock_timeout = '{PARALLEL_LOCK_TIMEOUT}'")
                 with timed(f"transaction {getattr(work, '__name__', '')} {lines}"):
                     work()
                 if before_commit:
                     before_commit()
             return
         except OperationalError as exc:
+            if before_commit and getattr(exc.__cause__, "sqlstate", None) == "55P03":  # lock_not_available
+                raise Contended() from exc
             if "deadlock" in str(exc).lower() and attempt < DEADLOCK_RETRIES:
                 time.sleep(0.2 * (attempt + 1))
                 continue
@@ -515,7 +519,19 @@ def in_transaction(
 
 
 class Abandoned(Exception):
-    """A slice written while the one before it failed: rolled back, so that what landed stays a run of lines."""
+    """A slice written while one before it failed: rolled back, so that what landed stays a run of lines."""
+
+
+class Contended(Exception):
+    """A slice written on two connections waited longer than PARALLEL_LOCK_TIMEOUT for a row lock (another
+    import writing the same rows): slices_in_order writes it and the rest one by one."""
+
+
+# Two connections each waiting in Python for the slice before its own to commit can close a circle with another
+# import's two that PostgreSQL cannot see (it sees only the row locks): no deadlock error would ever end it. A
+# slice on two connections therefore waits at most this long for a lock, and the slices from there on are then
+# written one by one, where PostgreSQL sees every wait and settles a deadlock as usual.
+PARALLEL_LOCK_TIMEOUT = "5s"
 
 
 def slices_in_order(staging: Staging, parts: list[tuple[int, int]], write_slice, committed) -> None:
@@ -526,7 +542,8 @@ def slices_in_order(staging: Staging, parts: list[tuple[int, int]], write_slice,
     For slices that share no rows (the lines of a 宝贝报表); inside a caller's transaction, one by one.
 
     A failed slice abandons the ones after it (rolled back) and its exception is raised once the slices
-    before it are counted."""
+    before it are counted; a slice that met another import's locks (Contended) and those after it are written
+    again one by one."""
     if connection.in_atomic_block or len(parts) < 2:
         for low, high in parts:
             committed(low, high, write_slice(low, high, None))
@@ -536,50 +553,60 @@ def slices_in_order(staging: Staging, parts: list[tuple[int, int]], write_slice,
     lock = threading.Lock()
     results: list = [None] * len(parts)
     errors: list = [None] * len(parts)
-    reported = 0  # slices handed to committed(), in order
 
-    def report() -> None:  # the main thread's: the slices committed so far, in order
-        nonlocal reported
-        while reported < len(parts) and done[reported].is_set() and errors[reported] is None:
-            committed(*parts[reported], results[reported])
-            reported += 1
+    def failed(i: int) -> None:
+        with lock:
+            first_failed[0] = min(first_failed[0], i)
 
-    def run(indexes, *, main: bool) -> None:
+    def run(indexes) -> None:
+        for i in indexes:
+
+            def wait(i=i):
+                if i:
+                    done[i - 1].wait()
+                if first_failed[0] < i:
+                    raise Abandoned()
+
+            try:
+                if first_failed[0] < i:
+                    raise Abandoned()
+                results[i] = write_slice(*parts[i], wait)
+            except BaseException as exc:  # noqa: BLE001 (the main thread raises it again)
+                errors[i] = exc
+                failed(i)
+            finally:
+                done[i].set()
+
+    def helper_run() -> None:
         try:
-            for i in indexes:
-
-                def wait(i=i):
-                    if i:
-                        done[i - 1].wait()
-                    if first_failed[0] < i:
-                        raise Abandoned()
-
-                try:
-                    if first_failed[0] < i:
-                        raise Abandoned()
-                    results[i] = write_slice(*parts[i], wait)
-                except BaseException as exc:  # noqa: BLE001 (the main thread raises it again)
-                    errors[i] = exc
-                    with lock:
-                        first_failed[0] = min(first_failed[0], i)
-                finally:
-                    done[i].set()
-                if main:
-                    report()
+            run(range(1, len(parts), 2))
         finally:
-            if not main:
-                connections.close_all()  # this thread's own connection
+            connections.close_all()  # this thread's own connection
 
-    helper = threading.Thread(target=run, args=(range(1, len(parts), 2),), kwargs={"main": False},
-                              name="huike-import-slices")
+    helper = threading.Thread(target=helper_run, name="huike-import-slices")
     helper.start()
     try:
-        run(range(0, len(parts), 2), main=True)
+        run(range(0, len(parts), 2))
     finally:
+        if not all(event.is_set() for event in done[::2]):  # an interrupt stopped this thread mid-way: the
+            failed(-1)  # helper must abandon its slices, not wait for one that will never come
+            for event in done:
+                event.set()
         helper.join()
-    report()
-    if reported < len(parts):
-        raise errors[reported]
+    interrupted = [e for e in errors if e is not None and not isinstance(e, Exception)]
+    if interrupted:  # Ctrl-C, a worker shutting down: before any slice's own failure
+        raise interrupted[0]
+    landed = 0
+    while landed < len(parts) and errors[landed] is None:
+        committed(*parts[landed], results[landed])
+        landed += 1
+    if landed < len(parts) and isinstance(errors[landed], Contended):
+        log.info("lines %s to %s waited for another import's locks: the slices from there are written one by one",
+                 *parts[landed])
+        for low, high in parts[landed:]:
+            committed(low, high, write_slice(low, high, None))
+    elif landed < len(parts):
+        raise errors[landed]
 
 
 def _failure(exc: Exception, lines: tuple[int, int]) -> str:

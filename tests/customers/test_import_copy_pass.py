@@ -130,3 +130,23 @@ def test_the_pass_in_its_own_process_says_why_it_refuses_a_file_or_its_keys(tmp_
     unsure = _orders_file(tmp_path, [order_row(), order_row(订单编号=" 3003249668502700002")])
     with pytest.raises(KeyUnsure):
         piped(unsure, ["keys", "0", "0"], lambda block: None)
+
+
+def test_the_pass_in_its_own_process_sends_only_the_records_marked(tmp_path):
+    export = _orders_file(tmp_path, [order_row(订单编号=f'="300324966850270000{n}"') for n in range(1, 5)])
+    only = bytearray(6)
+    only[3] = only[5] = 1  # the second and the fourth record (lines 3 and 5)
+    received = []
+
+    blanks = piped(export, ["copy"], received.append, stdin=only)
+
+    sent = b"".join(received)
+    assert [line.split(b",")[0] for line in sent.splitlines()] == [b"3", b"5"]
+    assert b"3003249668502700002" in sent and b"3003249668502700001" not in sent and blanks == 0
+
+
+def test_a_pass_that_crashes_is_refused_with_its_last_words(tmp_path):
+    export = _orders_file(tmp_path, [order_row()])
+
+    with pytest.raises(Refused, match=r"ended with status 1: IndexError"):
+        piped(export, ["keys"], lambda block: None)  # no key position: the pass fails

@@ -8,9 +8,11 @@ import csv
 import io
 import json
 import logging
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
+import psycopg
 import pytest
 from django.db import DatabaseError, connection
 
@@ -551,32 +553,76 @@ def test_lines_slices_are_written_on_two_connections_with_the_same_result(settin
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_failed_lines_slice_abandons_the_slices_after_it_on_either_connection(settings, tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    "failing, landed",
+    [
+        (6, (4, 5)),  # the second slice, on the helper's connection: the first lands, nothing after it
+        (10, (8, 9)),  # the third, on this one: the first two land, not the fourth beside it
+    ],
+)
+def test_a_failed_lines_slice_abandons_the_slices_after_it_on_either_connection(
+    settings, tmp_path, monkeypatch, failing, landed
+):
     from customers.importing import staged_lines
 
     seen = _slice_backends(monkeypatch)
     written = staged_lines._lines_write
 
-    def failing_third(table, low, high, **kwargs):
-        if low == 10:
+    def failing_one(table, low, high, **kwargs):
+        result = written(table, low, high, **kwargs)  # its rows are written, then the transaction fails
+        if low == failing:
             raise DatabaseError("boom")
-        return written(table, low, high, **kwargs)
+        return result
 
-    monkeypatch.setattr(staged_lines, "_lines_write", failing_third)
+    monkeypatch.setattr(staged_lines, "_lines_write", failing_one)
     settings.HUIKE_IMPORT_STAGE_MIN_BYTES = 0
 
     summary = import_files(_lines_pair(tmp_path))
 
     [_, lines] = summary["files"]
-    assert lines["status"] == "failed" and "rows from line 10 to 13" in lines["reason"] and "boom" in lines["reason"]
-    # the two slices before it landed, and nothing after it, though the fourth was written beside it
-    assert (lines["lines_created"], lines["landed_through_line"]) == (8, 9)
-    assert OrderLine.objects.count() == 8
-    begun = {low for low, _ in seen}  # the fourth, on the other connection, may have begun before the failure
-    assert {2, 6} <= begun <= {2, 6, 14}  # and the fifth, after it on this one, was not
+    assert lines["status"] == "failed" and f"rows from line {failing} to {failing + 3}" in lines["reason"]
+    assert (lines["lines_created"], lines["landed_through_line"]) == landed
+    assert OrderLine.objects.count() == landed[0]
+    assert 18 not in {low for low, _ in seen}  # after a failure no slice after it begins on this connection
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_class WHERE relname LIKE 'huike_import_%'")
         assert cursor.fetchone()[0] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_lines_slices_that_wait_for_another_imports_lock_are_written_one_by_one(settings, tmp_path, monkeypatch):
+    from customers.importing import staged
+
+    _slice_backends(monkeypatch)
+    monkeypatch.setattr(staged, "PARALLEL_LOCK_TIMEOUT", "300ms")
+    settings.HUIKE_IMPORT_STAGE_MIN_BYTES = 0
+    paths = _lines_pair(tmp_path)
+    # Given another import's transaction holding the key of a line of the third slice (lines 10 to 13)
+    other = psycopg.connect(**_conninfo())
+    other.execute(
+        "INSERT INTO customers_orderline (line_key, order_no, title, merchant_code, sku_properties, package_info, "
+        "external_code, status_text, refund_status, remark, content_hash, source_hash) "
+        "VALUES ('300324966850270161', '3003249668502700006', '', '', '', '', '', '', '', '', '', '')"
+    )
+    threading.Timer(1.5, other.rollback).start()  # it ends a while later without writing it
+
+    with _logged("customers.importing.staged") as messages:
+        summary = import_files(paths)
+    other.close()
+
+    # Then the slices from the third were written again one by one, once the lock was gone, and all landed
+    [_, lines] = summary["files"]
+    assert (lines["status"], lines["lines_created"], lines["landed_through_line"]) == ("ok", 18, 19)
+    assert OrderLine.objects.count() == 18
+    assert "lines 10 to 13 waited for another import's locks: the slices from there are written one by one" in (
+        messages
+    )
+
+
+def _conninfo() -> dict:
+    settings_db = connection.settings_dict
+    return {"dbname": settings_db["NAME"], "user": settings_db["USER"], "host": settings_db["HOST"],
+            "port": settings_db["PORT"] or 5432, "password": settings_db["PASSWORD"] or None, "autocommit": False}
 
 
 @pytest.mark.django_db(transaction=True)
