@@ -523,8 +523,9 @@ class Abandoned(Exception):
 
 
 class Contended(Exception):
-    """A slice written on two connections waited longer than PARALLEL_LOCK_TIMEOUT for a row lock (another
-    import writing the same rows): slices_in_order writes it and the rest one by one."""
+    """A slice written on two connections met another import's rows (it waited longer than
+    PARALLEL_LOCK_TIMEOUT for a lock, or a row it found new was written first): slices_in_order writes it and
+    the rest one by one."""
 
 
 # Two connections each waiting in Python for the slice before its own to commit can close a circle with another
@@ -542,7 +543,7 @@ def slices_in_order(staging: Staging, parts: list[tuple[int, int]], write_slice,
     For slices that share no rows (the lines of a 宝贝报表); inside a caller's transaction, one by one.
 
     A failed slice abandons the ones after it (rolled back) and its exception is raised once the slices
-    before it are counted; a slice that met another import's locks (Contended) and those after it are written
+    before it are counted; a slice that met another import's rows (Contended) and those after it are written
     again one by one."""
     if connection.in_atomic_block or len(parts) < 2:
         for low, high in parts:
@@ -601,7 +602,7 @@ def slices_in_order(staging: Staging, parts: list[tuple[int, int]], write_slice,
         committed(*parts[landed], results[landed])
         landed += 1
     if landed < len(parts) and isinstance(errors[landed], Contended):
-        log.info("lines %s to %s waited for another import's locks: the slices from there are written one by one",
+        log.info("lines %s to %s met another import's rows: the slices from there are written one by one",
                  *parts[landed])
         for low, high in parts[landed:]:
             committed(low, high, write_slice(low, high, None))
@@ -650,6 +651,6 @@ def _scalar(statement: str, params=None):
 
 execute, scalar = _execute, _scalar
 
-__all__ = ["NotStaged", "Raced", "StagedFailure", "execute", "good_rows", "in_transaction", "landed_through",
-           "scalar", "slices", "slices_in_order",
+__all__ = ["Contended", "NotStaged", "Raced", "StagedFailure", "execute", "good_rows", "in_transaction",
+           "landed_through", "scalar", "slices", "slices_in_order",
            "stageable", "staged_prepare", "staged_write", "staging_drop", "statistics_keep_up"]

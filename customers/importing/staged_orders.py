@@ -23,6 +23,7 @@ from .identity import identity_key
 from .orders import ORDER_COLUMNS, _rank_sql, addresses_upsert, link_orphans
 from .records import _STATUSES, ORDER_HASHED, RANK, prepare_orders
 from .staged import (
+    Contended,
     Raced,
     StagedFailure,
     Staging,
@@ -34,6 +35,7 @@ from .staged import (
     repeated_rows,
     scalar,
     slices,
+    slices_in_order,
     statistics_keep_up,
     timed,
 )
@@ -249,35 +251,52 @@ def _new_orders_write(staging: Staging, run: RunState, orders: str, lanes: str) 
         buyers = _buyers_create(staging, new)
     with timed("ambiguous report"):
         _ambiguous_report(state, new)
+    with timed("addresses of the file"):
+        addresses = _addresses_create(staging, new)
     created: list[int] = []
     landed = 0
     parts = slices(staging, f"SELECT o.line FROM {new}")
+
+    def write_slice(low, high, before_commit) -> tuple:
+        source = _new_source(orders, lanes, buyers, low, high)
+        in_slice: list[int] = []
+        affected: set[int] = set()  # customers whose figures must be recomputed after the file
+        written: list[int] = []  # orders created, updated
+
+        def work(plain=True):
+            affected.clear()
+            with timed("customers"):
+                in_slice[:] = _customers_insert(buyers, low, high, plain=plain)
+            if not plain:  # buyers a concurrent import created first: our orders change their figures
+                affected.update(_buyers_of_others(buyers, low, high, in_slice))
+            written[:] = _orders_slice_write(run, source, addresses, buyers, low, high, affected, plain=plain)
+
+        # These buyers and orders were new when the lanes were drawn: plain INSERTs. Should a concurrent
+        # import have written some of them since, the slice is written again with ON CONFLICT; beside another
+        # slice, from there on one by one (slices_in_order): the slices after it may have given orders the id
+        # this slice's buyer would have had, which the other import's customer now has instead.
+        try:
+            in_transaction(staging, work, lines=(low, high), raced=True, before_commit=before_commit)
+        except Raced:
+            if before_commit:
+                raise Contended() from None
+            in_transaction(staging, lambda: work(plain=False), lines=(low, high))
+        return list(in_slice), tuple(written), set(affected)
+
+    def committed(low, high, result) -> None:
+        nonlocal landed
+        in_slice, written, affected = result
+        state.summary["orders_created"] += written[0]
+        state.summary["orders_updated"] += written[1]  # a concurrent import wrote them first
+        state.affected.update(affected)
+        created.extend(in_slice)
+        statistics_keep_up(Customer, len(created))  # the next slices' orders join them
+        landed = high
+        state.summary["landed_through_line"] = high
+        staging.moved(0.55 + 0.3 * (parts.index((low, high)) + 1) / len(parts))
+
     try:
-        for n, (low, high) in enumerate(parts, 1):
-            source = _new_source(orders, lanes, low, high)
-            in_slice: list[int] = []
-            written: list[int] = []  # orders created, updated: counted once the transaction has committed
-
-            def work(source=source, low=low, high=high, in_slice=in_slice, written=written, plain=True):
-                with timed("customers"):
-                    in_slice[:] = _customers_insert(buyers, low, high, plain=plain)
-                if not plain:  # buyers a concurrent import created first: our orders change their figures
-                    state.affected.update(_buyers_of_others(buyers, low, high, in_slice))
-                written[:] = _orders_slice_write(state, run, source, plain=plain)
-
-            # These buyers and orders were new when the lanes were drawn: plain INSERTs. Should a concurrent
-            # import have written some of them since, the slice is written again with ON CONFLICT.
-            try:
-                in_transaction(staging, work, lines=(low, high), raced=True)
-            except Raced:
-                in_transaction(staging, lambda work=work: work(plain=False), lines=(low, high))
-            state.summary["orders_created"] += written[0]
-            state.summary["orders_updated"] += written[1]  # a concurrent import wrote them first
-            created += in_slice
-            statistics_keep_up(Customer, len(created))  # the next slice's orders join them
-            landed = high
-            state.summary["landed_through_line"] = high
-            staging.moved(0.55 + 0.3 * n / len(parts))
+        slices_in_order(staging, parts, write_slice, committed)
     except Exception:
         state.affected.update(created)  # their figures count orders that did not land: recomputed after the file
         raise
@@ -308,6 +327,7 @@ def _customers_insert(buyers: str, low: int, high: int, *, plain: bool) -> list[
                "address", "postcode", "order_count", "paid_order_count", "total_paid", "avg_order_value",
                "refund_total", "first_order_at", "last_order_at", "first_paid_at", "last_paid_at"]
     values = {name: f"s.{name}" for name in columns}
+    values["id"] = "s.id"  # taken from the sequence when the buyers were found: orders of later slices use it
     values["source"] = f"'{Customer.Source.IMPORT}'"
     rows = sql.upsert(
         Customer,
@@ -364,29 +384,39 @@ def _buyers_create(staging: Staging, new: str) -> str:
                    AS avg_order_value, l.first_line
           FROM ({latest}) l"""
     buyers = staging.table("buyers")
-    execute(f"CREATE UNLOGGED TABLE {buyers} AS {source}")
-    execute(f"ANALYZE {buyers} (first_line)")
+    sequence = f"pg_get_serial_sequence('{Customer._meta.db_table}', 'id')"
+    execute(f"CREATE UNLOGGED TABLE {buyers} AS SELECT nextval({sequence}) AS id, s.* FROM ({source}) s")
+    execute(f"ANALYZE {buyers} (first_line, identity_key)")
     return buyers
 
 
-def _new_source(orders: str, lanes: str, low: int | None = None, high: int | None = None) -> str:
-    """The new orders (lane a), all or those of lines low..high with their customer `cu` (a FROM clause)."""
+def _new_source(orders: str, lanes: str, buyers: str = "", low: int | None = None, high: int | None = None) -> str:
+    """The new orders (lane a), all or those of lines low..high with their customer: `cu` (committed, or
+    created in this very slice) or the id their new buyer `b` takes (created by an earlier slice, perhaps not
+    committed yet: see CUSTOMER). A FROM clause."""
     if low is None:
         return f"{orders} JOIN {lanes} l ON l.line = o.line AND l.lane = 'a'"
     return (
         f"{orders} JOIN {lanes} l ON l.line = o.line AND l.lane = 'a' AND l.line BETWEEN {low} AND {high} "
-        f"AND o.line BETWEEN {low} AND {high} LEFT JOIN {sql.table(Customer)} cu ON cu.identity_key = o.identity_key"
+        f"AND o.line BETWEEN {low} AND {high} LEFT JOIN {sql.table(Customer)} cu ON cu.identity_key = o.identity_key "
+        f"LEFT JOIN {buyers} b ON b.identity_key = o.identity_key"
     )
 
 
-def _orders_slice_write(state: FileState, run: RunState, source: str, *, plain: bool) -> tuple[int, int]:
-    """One slice of new orders: the orders, their addresses, the lines and refunds waiting for them. `plain`:
+CUSTOMER = "coalesce(cu.merged_into_id, cu.id, b.id)"
+
+
+def _orders_slice_write(
+    run: RunState, source: str, addresses: str, buyers: str, low: int, high: int, affected: set, *, plain: bool
+) -> tuple[int, int]:
+    """One slice of new orders: the orders, the addresses first seen in it, the lines and refunds waiting for
+    them. No two slices write the same row, so that two connections can write them side by side. `plain`:
     the orders are written with a plain INSERT (in_transaction(raced=True) turns a clash into Raced). Returns
-    the orders created and updated."""
+    the orders created and updated; customers whose returns change go in `affected`."""
     values = {}
     for name, kind in ORDER_COLUMNS:
         if name == "customer_id":
-            values["customer"] = "coalesce(cu.merged_into_id, cu.id)"
+            values["customer"] = CUSTOMER
         elif kind == "local":
             values[name] = _local(f"o.{name}")
         elif kind == "numeric":
@@ -416,19 +446,8 @@ def _orders_slice_write(state: FileState, run: RunState, source: str, *, plain: 
             )
             created = sum(1 for (inserted,) in rows if inserted)
             written = (created, len(rows) - created)
-    address_parts = "o.receiver_name, left(o.receiver_phone, 20), o.province, o.city, o.district, o.detail, o.postcode"
-    addresses = f"""(
-        SELECT coalesce(cu.merged_into_id, cu.id) AS customer_id,
-               md5(concat_ws(E'\\x1f', {address_parts})) AS fingerprint,
-               o.receiver_name, left(o.receiver_phone, 20) AS phone, o.province, o.city, o.district, o.detail,
-               o.postcode, MIN(o.ordered_at)::timestamp AS first_seen_at, MAX(o.ordered_at)::timestamp AS last_seen_at
-          FROM {source}
-         WHERE cu.id IS NOT NULL AND o.receiver_address <> ''
-         GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
-         ORDER BY 1, 2
-    ) s"""
     with timed("addresses"):
-        addresses_upsert(addresses)
+        _addresses_write(addresses, buyers, low, high)
     execute("DROP TABLE IF EXISTS stg_orders")
     execute(f"CREATE TEMP TABLE stg_orders ON COMMIT DROP AS SELECT o.order_no FROM {source}")
     execute("ANALYZE stg_orders")
@@ -438,8 +457,38 @@ def _orders_slice_write(state: FileState, run: RunState, source: str, *, plain: 
         f"SELECT DISTINCT customer_id FROM {sql.table(Refund)} "
         "WHERE customer_id IS NOT NULL AND order_no IN (SELECT order_no FROM stg_orders)"
     )
-    state.affected.update(cid for (cid,) in refunded)  # their return counts: the refresh after the file
+    affected.update(cid for (cid,) in refunded)  # their return counts: the refresh after the file
     return written
+
+
+def _addresses_create(staging: Staging, new: str) -> str:
+    """The file's new orders' addresses, each buyer's once, with its first and last sighting and the line of
+    its first order: the slice that writes it (addresses_upsert merges sightings with those already known)."""
+    parts = "o.receiver_name, left(o.receiver_phone, 20), o.province, o.city, o.district, o.detail, o.postcode"
+    addresses = staging.table("addresses_seen")
+    execute(f"""
+        CREATE UNLOGGED TABLE {addresses} AS
+        SELECT o.identity_key, md5(concat_ws(E'\\x1f', {parts})) AS fingerprint, o.receiver_name,
+               left(o.receiver_phone, 20) AS phone, o.province, o.city, o.district, o.detail, o.postcode,
+               MIN(o.ordered_at)::timestamp AS first_seen_at, MAX(o.ordered_at)::timestamp AS last_seen_at,
+               MIN(o.line) AS first_line
+          FROM {new} WHERE o.identity_key IS NOT NULL AND o.receiver_address <> ''
+         GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9""")
+    execute(f"ANALYZE {addresses} (first_line)")
+    return addresses
+
+
+def _addresses_write(addresses: str, buyers: str, low: int, high: int) -> None:
+    """The addresses first seen in lines low..high, by customer (two buyers' keys may lead to one customer)."""
+    addresses_upsert(f"""(
+        SELECT {CUSTOMER} AS customer_id, a.fingerprint, a.receiver_name, a.phone, a.province, a.city, a.district,
+               a.detail, a.postcode, MIN(a.first_seen_at) AS first_seen_at, MAX(a.last_seen_at) AS last_seen_at
+          FROM {addresses} a LEFT JOIN {sql.table(Customer)} cu ON cu.identity_key = a.identity_key
+          LEFT JOIN {buyers} b ON b.identity_key = a.identity_key
+         WHERE a.first_line BETWEEN {low} AND {high} AND {CUSTOMER} IS NOT NULL
+         GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
+         ORDER BY 1, 2
+    ) s""")
 
 
 def _ambiguous_report(state: FileState, new: str) -> None:

@@ -616,9 +616,69 @@ def test_lines_slices_that_wait_for_another_imports_lock_are_written_one_by_one(
     [_, lines] = summary["files"]
     assert (lines["status"], lines["lines_created"], lines["landed_through_line"]) == ("ok", 18, 19)
     assert OrderLine.objects.count() == 18
-    assert "lines 10 to 13 waited for another import's locks: the slices from there are written one by one" in (
-        messages
-    )
+    assert "lines 10 to 13 met another import's rows: the slices from there are written one by one" in messages
+
+
+@pytest.mark.django_db(transaction=True)
+def test_order_slices_on_two_connections_meeting_another_imports_buyer_are_written_one_by_one(
+    settings, tmp_path, monkeypatch
+):
+    from django.db import connections
+
+    from customers.importing import staged, staged_orders
+    from customers.models import Customer
+
+    # Given orders in slices of two lines, tb_bob's first in the second slice and the rest in the third
+    monkeypatch.setattr(staged, "SLICE_ROWS", 2)
+    settings.HUIKE_IMPORT_STAGE_MIN_BYTES = 0
+    buyers = ["tb_amy", "tb_amy", "tb_bob", "tb_carl", "tb_bob", "tb_bob"]
+    rows = [_order(n, 买家会员名=nick) for n, nick in enumerate(buyers, 1)]
+    path = write_export(tmp_path / "ExportOrderList.csv", ORDER_HEADER, rows)
+    customers_insert, orders_slice_write = staged_orders._customers_insert, staged_orders._orders_slice_write
+    others = []
+    third_wrote = threading.Event()
+
+    def orders_slice_written(run, source, addresses, buyers, low, high, *args, **kwargs):
+        written = orders_slice_write(run, source, addresses, buyers, low, high, *args, **kwargs)
+        if low == 6:
+            third_wrote.set()  # its orders of tb_bob took the id this import has for tb_bob: no customer is there yet
+        return written
+
+    def customers_insert_raced(table, low, high, *, plain):
+        if low == 4 and not others:  # another import creates tb_bob just before the second slice does
+            third_wrote.wait(10)
+
+            def other_import():
+                others.append(Customer.objects.create(identity_key="nick:tb_bob", buyer_nick="tb_bob"))
+                connections.close_all()
+
+            thread = threading.Thread(target=other_import)
+            thread.start()
+            thread.join()
+        return customers_insert(table, low, high, plain=plain)
+
+    monkeypatch.setattr(staged_orders, "_customers_insert", customers_insert_raced)
+    monkeypatch.setattr(staged_orders, "_orders_slice_write", orders_slice_written)
+
+    with _logged("customers.importing.staged") as messages:
+        [orders] = import_files([str(path)])["files"]
+
+    # Then the slices from the second were written again one by one, and every order of tb_bob is the other
+    # import's customer's: none points at the id this import had taken for tb_bob
+    assert "lines 4 to 5 met another import's rows: the slices from there are written one by one" in messages
+    assert (orders["status"], orders["orders_created"], orders["customers_created"]) == ("ok", 6, 2)
+    bob = others[0]
+    assert sorted(Order.objects.filter(customer=bob).values_list("order_no", flat=True)) == [
+        f"{3003249668502700000 + n}" for n in (3, 5, 6)
+    ]
+    with connection.cursor() as cursor:
+        for table in ("customers_order", "customers_customeraddress"):
+            cursor.execute(
+                f"SELECT count(*) FROM {table} t LEFT JOIN customers_customer c ON c.id = t.customer_id "
+                "WHERE t.customer_id IS NOT NULL AND c.id IS NULL"
+            )
+            assert cursor.fetchone()[0] == 0, table
+    assert bob.addresses.count() == 1
 
 
 def _conninfo() -> dict:
