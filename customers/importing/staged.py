@@ -540,7 +540,8 @@ def slices_in_order(staging: Staging, parts: list[tuple[int, int]], write_slice,
     `before_commit`), then `committed(low, high, result)` in the slices' order. In autocommit, as the job and
     the command run, every other slice is written on a second connection at once, and a slice commits only
     after the one before it: what landed is still every line up to a slice's end, as one connection gives.
-    For slices that share no rows (the lines of a 宝贝报表); inside a caller's transaction, one by one.
+    For slices that share no rows (staged_orders and staged_lines make theirs so); inside a caller's
+    transaction, one by one.
 
     A failed slice abandons the ones after it (rolled back) and its exception is raised once the slices
     before it are counted; a slice that met another import's rows (Contended) and those after it are written
