@@ -10,6 +10,8 @@ Every order row goes one of three ways:
   contact details merged into a known customer).
 """
 
+import logging
+
 from django.db import DatabaseError, connection, transaction
 
 from customers.models import Customer, Order, Refund
@@ -39,6 +41,8 @@ from .staged import (
     statistics_keep_up,
     timed,
 )
+
+log = logging.getLogger(__name__)
 
 PYTHON_BATCH = 50_000
 VIRTUAL_PHONE = r"^[0-9]{11}-[0-9]{3,4}$"
@@ -251,13 +255,16 @@ def _new_orders_write(staging: Staging, run: RunState, orders: str, lanes: str) 
         buyers = _buyers_create(staging, new)
     with timed("ambiguous report"):
         _ambiguous_report(state, new)
-    with timed("addresses of the file"):
-        addresses = _addresses_create(staging, new)
     created: list[int] = []
     landed = 0
     parts = slices(staging, f"SELECT o.line FROM {new}")
+    with timed("addresses of the file"):
+        addresses = _addresses_create(staging, new, parts)
 
     def write_slice(low, high, before_commit) -> tuple:
+        # the customers earlier slices create (perhaps not committed yet): statistics that know none of them
+        # made the orders' join to customers a nested loop over "one" customer
+        statistics_keep_up(Customer, scalar(f"SELECT count(*) FROM {buyers} WHERE first_line < {low}"))
         source = _new_source(orders, lanes, buyers, low, high)
         in_slice: list[int] = []
         affected: set[int] = set()  # customers whose figures must be recomputed after the file
@@ -290,16 +297,26 @@ def _new_orders_write(staging: Staging, run: RunState, orders: str, lanes: str) 
         state.summary["orders_updated"] += written[1]  # a concurrent import wrote them first
         state.affected.update(affected)
         created.extend(in_slice)
-        statistics_keep_up(Customer, len(created))  # the next slices' orders join them
         landed = high
         state.summary["landed_through_line"] = high
         staging.moved(0.55 + 0.3 * (parts.index((low, high)) + 1) / len(parts))
+
+    def sightings_merged() -> None:
+        if landed:
+            lines = (parts[0][0], landed)
+            in_transaction(staging, lambda: _addresses_seen_later(addresses, buyers, landed), lines=lines)
 
     try:
         slices_in_order(staging, parts, write_slice, committed)
     except Exception:
         state.affected.update(created)  # their figures count orders that did not land: recomputed after the file
+        try:
+            sightings_merged()  # of the slices that landed
+        except StagedFailure:  # the slice's own failure is the one to report
+            log.exception("merging the address sightings of the slices that landed failed")
         raise
+    else:
+        sightings_merged()
     finally:
         state.summary["customers_created"] += len(created)
         run.created_customers.update(created)
@@ -461,31 +478,47 @@ def _orders_slice_write(
     return written
 
 
-def _addresses_create(staging: Staging, new: str) -> str:
-    """The file's new orders' addresses, each buyer's once, with its first and last sighting and the line of
-    its first order: the slice that writes it (addresses_upsert merges sightings with those already known)."""
-    parts = "o.receiver_name, left(o.receiver_phone, 20), o.province, o.city, o.district, o.detail, o.postcode"
+def _addresses_create(staging: Staging, new: str, parts: list[tuple[int, int]]) -> str:
+    """The file's new orders' addresses, each buyer's, with their sightings per slice (`high`: the slice's last
+    line) and whether that slice is the address's first. The first slice writes the address with its own
+    sightings; the later slices' are merged in after the slices, for those that landed (_addresses_seen_later):
+    so no two slices write one address, and no address shows a sighting from an order that did not land."""
+    parts_sql = "o.receiver_name, left(o.receiver_phone, 20), o.province, o.city, o.district, o.detail, o.postcode"
+    bounds = ", ".join(f"({low}, {high})" for low, high in parts)
     addresses = staging.table("addresses_seen")
     execute(f"""
         CREATE UNLOGGED TABLE {addresses} AS
-        SELECT o.identity_key, md5(concat_ws(E'\\x1f', {parts})) AS fingerprint, o.receiver_name,
-               left(o.receiver_phone, 20) AS phone, o.province, o.city, o.district, o.detail, o.postcode,
-               MIN(o.ordered_at)::timestamp AS first_seen_at, MAX(o.ordered_at)::timestamp AS last_seen_at,
-               MIN(o.line) AS first_line
-          FROM {new} WHERE o.identity_key IS NOT NULL AND o.receiver_address <> ''
-         GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9""")
-    execute(f"ANALYZE {addresses} (first_line)")
+        SELECT x.*, x.high = MIN(x.high) OVER (PARTITION BY x.identity_key, x.fingerprint, x.receiver_name, x.phone,
+                                                     x.province, x.city, x.district, x.detail, x.postcode) AS first
+          FROM (SELECT o.identity_key, md5(concat_ws(E'\\x1f', {parts_sql})) AS fingerprint, o.receiver_name,
+                       left(o.receiver_phone, 20) AS phone, o.province, o.city, o.district, o.detail, o.postcode,
+                       s.high, MIN(o.ordered_at)::timestamp AS first_seen_at,
+                       MAX(o.ordered_at)::timestamp AS last_seen_at
+                  FROM {new} JOIN (VALUES {bounds}) s (low, high) ON o.line BETWEEN s.low AND s.high
+                 WHERE o.identity_key IS NOT NULL AND o.receiver_address <> ''
+                 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10) x""")
+    execute(f"ANALYZE {addresses} (high, first)")
     return addresses
 
 
 def _addresses_write(addresses: str, buyers: str, low: int, high: int) -> None:
-    """The addresses first seen in lines low..high, by customer (two buyers' keys may lead to one customer)."""
+    """The addresses first seen in the slice ending at line `high`, with its sightings."""
+    _addresses_upsert(addresses, buyers, f"a.first AND a.high = {high}")
+
+
+def _addresses_seen_later(addresses: str, buyers: str, landed: int) -> None:
+    """The sightings in slices after an address's first, of the slices that landed (through line `landed`)."""
+    _addresses_upsert(addresses, buyers, f"NOT a.first AND a.high <= {landed}")
+
+
+def _addresses_upsert(addresses: str, buyers: str, where: str) -> None:
+    """By customer: two buyers' keys may lead to one customer."""
     addresses_upsert(f"""(
         SELECT {CUSTOMER} AS customer_id, a.fingerprint, a.receiver_name, a.phone, a.province, a.city, a.district,
                a.detail, a.postcode, MIN(a.first_seen_at) AS first_seen_at, MAX(a.last_seen_at) AS last_seen_at
           FROM {addresses} a LEFT JOIN {sql.table(Customer)} cu ON cu.identity_key = a.identity_key
           LEFT JOIN {buyers} b ON b.identity_key = a.identity_key
-         WHERE a.first_line BETWEEN {low} AND {high} AND {CUSTOMER} IS NOT NULL
+         WHERE {where} AND {CUSTOMER} IS NOT NULL
          GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
          ORDER BY 1, 2
     ) s""")

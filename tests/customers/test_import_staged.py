@@ -10,11 +10,13 @@ import json
 import logging
 import threading
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
 import psycopg
 import pytest
 from django.db import DatabaseError, connection
+from django.utils import timezone
 
 from customers.importing import import_files
 from customers.models import Order, OrderLine
@@ -635,7 +637,7 @@ def test_order_slices_on_two_connections_meeting_another_imports_buyer_are_writt
     rows = [_order(n, 买家会员名=nick) for n, nick in enumerate(buyers, 1)]
     path = write_export(tmp_path / "ExportOrderList.csv", ORDER_HEADER, rows)
     customers_insert, orders_slice_write = staged_orders._customers_insert, staged_orders._orders_slice_write
-    others = []
+    others, waited = [], []
     third_wrote = threading.Event()
 
     def orders_slice_written(run, source, addresses, buyers, low, high, *args, **kwargs):
@@ -646,7 +648,7 @@ def test_order_slices_on_two_connections_meeting_another_imports_buyer_are_writt
 
     def customers_insert_raced(table, low, high, *, plain):
         if low == 4 and not others:  # another import creates tb_bob just before the second slice does
-            third_wrote.wait(10)
+            waited.append(third_wrote.wait(10))
 
             def other_import():
                 others.append(Customer.objects.create(identity_key="nick:tb_bob", buyer_nick="tb_bob"))
@@ -666,8 +668,12 @@ def test_order_slices_on_two_connections_meeting_another_imports_buyer_are_writt
     # Then the slices from the second were written again one by one, and every order of tb_bob is the other
     # import's customer's: none points at the id this import had taken for tb_bob
     assert "lines 4 to 5 met another import's rows: the slices from there are written one by one" in messages
-    assert (orders["status"], orders["orders_created"], orders["customers_created"]) == ("ok", 6, 2)
+    assert waited == [True]  # the third slice had written tb_bob's orders with this import's id for him
+    assert (orders["status"], orders["orders_created"], orders["orders_updated"]) == ("ok", 6, 0)
+    assert orders["customers_created"] == 2
     bob = others[0]
+    bob.refresh_from_db()
+    assert bob.order_count == 3  # the other import's customer counts this import's orders
     assert sorted(Order.objects.filter(customer=bob).values_list("order_no", flat=True)) == [
         f"{3003249668502700000 + n}" for n in (3, 5, 6)
     ]
@@ -679,6 +685,52 @@ def test_order_slices_on_two_connections_meeting_another_imports_buyer_are_writt
             )
             assert cursor.fetchone()[0] == 0, table
     assert bob.addresses.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_order_slice_on_two_connections_leaves_no_sighting_of_its_orders(settings, tmp_path, monkeypatch):
+    from customers.importing import staged, staged_orders
+    from customers.models import CustomerAddress
+
+    # Given tb_amy's orders to one address over three slices of two lines, the second slice failing
+    monkeypatch.setattr(staged, "SLICE_ROWS", 2)
+    settings.HUIKE_IMPORT_STAGE_MIN_BYTES = 0
+    rows = [_order(n, 买家会员名="tb_amy", 订单创建时间=f"2024-03-0{n} 10:00:00") for n in range(1, 7)]
+    path = write_export(tmp_path / "ExportOrderList.csv", ORDER_HEADER, rows)
+    orders_slice_write = staged_orders._orders_slice_write
+
+    def failing_second(run, source, addresses, buyers, low, high, *args, **kwargs):
+        written = orders_slice_write(run, source, addresses, buyers, low, high, *args, **kwargs)
+        if low == 4:
+            raise DatabaseError("boom")
+        return written
+
+    monkeypatch.setattr(staged_orders, "_orders_slice_write", failing_second)
+
+    [orders] = import_files([str(path)])["files"]
+
+    # Then the first slice landed, and its address was last seen at its own last order, not at a later one
+    assert (orders["status"], orders["orders_created"], orders["landed_through_line"]) == ("failed", 2, 3)
+    assert Order.objects.count() == 2
+    [address] = CustomerAddress.objects.all()
+    assert timezone.localtime(address.last_seen_at).date() == date(2024, 3, 2)
+    assert timezone.localtime(address.first_seen_at).date() == date(2024, 3, 1)
+
+
+def test_an_address_seen_over_several_slices_keeps_its_first_and_last_sighting(settings, tmp_path, monkeypatch):
+    from customers.importing import staged
+    from customers.models import CustomerAddress
+
+    monkeypatch.setattr(staged, "SLICE_ROWS", 2)
+    rows = [_order(n, 买家会员名="tb_amy", 订单创建时间=f"2024-03-0{7 - n} 10:00:00") for n in range(1, 7)]
+    path = write_export(tmp_path / "ExportOrderList.csv", ORDER_HEADER, rows)
+
+    row_by_row, staged_result = _both_ways(settings, [str(path)])
+
+    _assert_same(row_by_row, staged_result)
+    [address] = CustomerAddress.objects.all()
+    assert timezone.localtime(address.first_seen_at).date() == date(2024, 3, 1)  # the last line's order
+    assert timezone.localtime(address.last_seen_at).date() == date(2024, 3, 6)
 
 
 def _conninfo() -> dict:
