@@ -560,7 +560,20 @@ def slices_in_order(staging: Staging, parts: list[tuple[int, int]], write_slice,
         with lock:
             first_failed[0] = min(first_failed[0], i)
 
-    def run(indexes) -> None:
+    landed = 0  # slices handed to committed(), in order (the main thread's, as they commit: progress moves)
+    reporting: list = []  # what committed() raised, if it did
+
+    def report() -> None:
+        nonlocal landed
+        try:
+            while not reporting and landed < len(parts) and done[landed].is_set() and errors[landed] is None:
+                committed(*parts[landed], results[landed])
+                landed += 1
+        except Exception as exc:  # noqa: BLE001 (raised again once the helper has stopped)
+            reporting.append(exc)
+            failed(landed)  # that slice is in; those after it are abandoned
+
+    def run(indexes, *, main: bool) -> None:
         for i in indexes:
 
             def wait(i=i):
@@ -578,17 +591,19 @@ def slices_in_order(staging: Staging, parts: list[tuple[int, int]], write_slice,
                 failed(i)
             finally:
                 done[i].set()
+            if main:
+                report()
 
     def helper_run() -> None:
         try:
-            run(range(1, len(parts), 2))
+            run(range(1, len(parts), 2), main=False)
         finally:
             connections.close_all()  # this thread's own connection
 
     helper = threading.Thread(target=helper_run, name="huike-import-slices")
     helper.start()
     try:
-        run(range(0, len(parts), 2))
+        run(range(0, len(parts), 2), main=True)
     finally:
         if not all(event.is_set() for event in done[::2]):  # an interrupt stopped this thread mid-way: the
             failed(-1)  # helper must abandon its slices, not wait for one that will never come
@@ -598,10 +613,9 @@ def slices_in_order(staging: Staging, parts: list[tuple[int, int]], write_slice,
     interrupted = [e for e in errors if e is not None and not isinstance(e, Exception)]
     if interrupted:  # Ctrl-C, a worker shutting down: before any slice's own failure
         raise interrupted[0]
-    landed = 0
-    while landed < len(parts) and errors[landed] is None:
-        committed(*parts[landed], results[landed])
-        landed += 1
+    report()
+    if reporting:
+        raise reporting[0]
     if landed < len(parts) and isinstance(errors[landed], Contended):
         log.info("lines %s to %s met another import's rows: the slices from there are written one by one",
                  *parts[landed])

@@ -557,6 +557,24 @@ def test_lines_slices_are_written_on_two_connections_with_the_same_result(settin
 
 
 @pytest.mark.django_db(transaction=True)
+def test_progress_moves_as_slices_on_two_connections_commit(settings, tmp_path, monkeypatch):
+    seen = _slice_backends(monkeypatch)
+    settings.HUIKE_IMPORT_STAGE_MIN_BYTES = 0
+    orders, lines = _lines_pair(tmp_path)
+    slices_from = Path(orders).stat().st_size + int(Path(lines).stat().st_size * 0.55)  # the lines' writes
+    begun_at_progress = []  # how many lines slices had begun at each step of progress through their writes
+
+    def progress(done, total, name):
+        if name == "ExportOrderDetailList.csv" and done > slices_from:
+            begun_at_progress.append(len(seen))
+
+    import_files([orders, lines], progress=progress)
+
+    assert len(seen) == 5
+    assert min(begun_at_progress) < 5  # it moved before the last slice had even begun
+
+
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
     "failing, landed",
     [
