@@ -4,10 +4,10 @@ line in the original file where it starts.
 PostgreSQL's own CSV parser (and its GB18030 decoder) does the reading: far faster than pandas plus a Python call
 per cell. What it cannot do, a pass over the raw bytes does on the way in (recordpass.py, in a process of its
 own): it numbers the records, it leaves out blank and comma-only lines (counted as skipped), and it hashes each
-record. The number goes in front of each record as
-one more field, then the hash: `record_hash`, the md5 of the file's header line and the record's bytes as the
-file has them (Order.source_hash: what a re-import compares). Python's md5 over the bytes it holds anyway costs
-less than PostgreSQL's over the parsed fields (2 s against 5.6 s of CPU per 1M orders).
+record. The number goes in front of each record as one more field, then the hash: `record_hash`, the md5 of the
+file's header line and the record's bytes as the file has them (Order.source_hash: what a re-import compares).
+Python's md5 over the bytes it holds anyway costs less than PostgreSQL's over the parsed fields (2 s against
+5.6 s of CPU per 1M orders).
 
 Anything COPY rejects (a row with another number of fields than the first one, an invalid byte, a stray quote)
 raises NotStaged, and the caller reads the file the slow way, which reports such rows one by one.
@@ -88,10 +88,7 @@ def piped(export: ExportFile, command: list[str], write, *, stdin: bytearray | N
     if stdin is not None:
         argv.append("--only")
     # Its reasons go to a file, not a pipe: a long one (a traceback) could fill a pipe nobody reads yet.
-    with tempfile.TemporaryFile() as reasons, subprocess.Popen(
-        argv, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=reasons,
-    ) as process:
+    with tempfile.TemporaryFile() as reasons, _started(argv, stdin is not None, reasons) as process:
         try:
             if stdin is not None:  # read whole by the pass before it writes anything: no deadlock
                 try:
@@ -116,6 +113,16 @@ def piped(export: ExportFile, command: list[str], write, *, stdin: bytearray | N
         log.error("the record pass over %s ended with status %s: %s", export.name, status, message)
         raise Refused(f"the record pass ended with status {status}: {last}")
     return json.loads(last)["blanks"]
+
+
+def _started(argv: list[str], stdin: bool, reasons) -> subprocess.Popen:
+    try:
+        return subprocess.Popen(
+            argv, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=reasons
+        )
+    except OSError as exc:  # no interpreter where sys.executable says (an embedding server): row by row
+        log.error("the record pass could not start (%s): %s", argv[0], exc)
+        raise Refused(f"the record pass could not start: {exc}") from None
 
 
 def _source(export: ExportFile) -> recordpass.Source:

@@ -265,7 +265,7 @@ def _new_orders_write(staging: Staging, run: RunState, orders: str, lanes: str) 
         # the customers earlier slices create (perhaps not committed yet): statistics that know none of them
         # made the orders' join to customers a nested loop over "one" customer
         statistics_keep_up(Customer, scalar(f"SELECT count(*) FROM {buyers} WHERE first_line < {low}"))
-        source = _new_source(orders, lanes, buyers, low, high)
+        source = _slice_source(orders, lanes, buyers, low, high)
         in_slice: list[int] = []
         affected: set[int] = set()  # customers whose figures must be recomputed after the file
         written: list[int] = []  # orders created, updated
@@ -407,15 +407,17 @@ def _buyers_create(staging: Staging, new: str) -> str:
     return buyers
 
 
-def _new_source(orders: str, lanes: str, buyers: str = "", low: int | None = None, high: int | None = None) -> str:
-    """The new orders (lane a), all or those of lines low..high with their customer: `cu` (committed, or
-    created in this very slice) or the id their new buyer `b` takes (created by an earlier slice, perhaps not
-    committed yet: see CUSTOMER). A FROM clause."""
-    if low is None:
-        return f"{orders} JOIN {lanes} l ON l.line = o.line AND l.lane = 'a'"
+def _new_source(orders: str, lanes: str) -> str:
+    """The new orders (lane a), as a FROM clause aliased o."""
+    return f"{orders} JOIN {lanes} l ON l.line = o.line AND l.lane = 'a'"
+
+
+def _slice_source(orders: str, lanes: str, buyers: str, low: int, high: int) -> str:
+    """The new orders of lines low..high with their customer: `cu` (committed, or created in this very slice) or
+    the id their new buyer `b` takes (created by an earlier slice, perhaps not committed yet: see CUSTOMER)."""
     return (
-        f"{orders} JOIN {lanes} l ON l.line = o.line AND l.lane = 'a' AND l.line BETWEEN {low} AND {high} "
-        f"AND o.line BETWEEN {low} AND {high} LEFT JOIN {sql.table(Customer)} cu ON cu.identity_key = o.identity_key "
+        f"{_new_source(orders, lanes)} AND l.line BETWEEN {low} AND {high} AND o.line BETWEEN {low} AND {high} "
+        f"LEFT JOIN {sql.table(Customer)} cu ON cu.identity_key = o.identity_key "
         f"LEFT JOIN {buyers} b ON b.identity_key = o.identity_key"
     )
 

@@ -150,3 +150,11 @@ def test_a_pass_that_crashes_is_refused_with_its_last_words(tmp_path):
 
     with pytest.raises(Refused, match=r"ended with status 1: IndexError"):
         piped(export, ["keys"], lambda block: None)  # no key position: the pass fails
+
+
+def test_a_pass_that_cannot_start_is_refused_and_says_why(tmp_path, monkeypatch):
+    export = _orders_file(tmp_path, [order_row()])
+    monkeypatch.setattr("sys.executable", str(tmp_path / "no-python-here"))
+
+    with pytest.raises(Refused, match="could not start"):
+        piped(export, ["copy"], lambda block: None)
