@@ -23,7 +23,7 @@ from .orders import write_orders
 from .reading import CHUNK_ROWS, ExportFile, UnreadableFile
 from .records import prepare_orders
 from .refunds import write_refunds
-from .staged import StagedFailure, stageable, staged_prepare, staged_write, timed
+from .staged import StagedFailure, orphaned_tables_drop, stageable, staged_prepare, staged_write, timed
 from .staged_lines import prepare_staged_lines, write_staged_lines
 from .staged_orders import write_staged_orders
 
@@ -101,6 +101,8 @@ def import_files(paths: Iterable, *, job=None, progress: Progress | None = None,
         (export, FileState(name=summary["file"], kind=export.kind, summary=summary, present=set(export.positions)))
         for summary, export in sorted((e for e in entries if e[1]), key=lambda e: KIND_ORDER[e[1].kind])
     ]
+    if any(stageable(export) for export, _ in queue):
+        orphaned_tables_drop()
     ahead = ahead_start(queue, run, STAGED[LINES][0])
     analyzed: set = set()
     try:

@@ -98,8 +98,7 @@ def staged_prepare(
 
     `owner`: the backend pid the work tables are named after (default: this connection's). A file prepared on
     another thread's connection names them after the importing connection, which outlives that thread (see
-    _orphaned_tables_drop). `before_clean()` is called (and waited for) before the cleaning."""
-    _orphaned_tables_drop()
+    orphaned_tables_drop). `before_clean()` is called (and waited for) before the cleaning."""
     owner = owner or _scalar("SELECT pg_backend_pid()")
     prefix = f"{WORK_TABLES}{owner}_" + re.sub(r"[^a-z0-9]", "", f"{run.run_id}_{id(state)}".lower())
     staging = Staging(export, state, prefix, progress)
@@ -188,9 +187,10 @@ def _session_reset() -> None:
 WORK_TABLES = "huike_import_p"  # + the backend's pid: whose they are
 
 
-def _orphaned_tables_drop() -> None:
+def orphaned_tables_drop() -> None:
     """Work tables of an import whose process died (killed mid-file: its `finally` never ran): their backend
-    is gone. Those of imports still running are left alone."""
+    is gone. Those of imports still running are left alone. Once per run, before any file is prepared (the
+    run's two connections would each find and report the same tables)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT relname FROM pg_class WHERE relkind = 'r' AND relname LIKE %s "
@@ -667,5 +667,5 @@ def _scalar(statement: str, params=None):
 execute, scalar = _execute, _scalar
 
 __all__ = ["Contended", "NotStaged", "Raced", "StagedFailure", "execute", "good_rows", "in_transaction",
-           "landed_through", "scalar", "slices", "slices_in_order",
+           "landed_through", "orphaned_tables_drop", "scalar", "slices", "slices_in_order",
            "stageable", "staged_prepare", "staged_write", "staging_drop", "statistics_keep_up"]

@@ -9,6 +9,7 @@ import io
 import json
 import logging
 import threading
+import time
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -456,6 +457,37 @@ def test_a_failing_set_based_step_before_any_write_falls_back_to_row_by_row(sett
 
     _assert_same(row_by_row, staged)
     assert staged[0]["files"][0]["orders_created"] == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_work_tables_of_an_import_that_died_are_dropped_once_when_a_pair_is_prepared_on_two_connections(
+    settings, tmp_path, monkeypatch
+):
+    from customers.importing import staged
+
+    # Given a killed import's work table, slow to drop (as a big one is), and a pair imported outside a
+    # transaction (the lines file is prepared ahead, on a second connection)
+    settings.HUIKE_IMPORT_STAGE_MIN_BYTES = 0
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE UNLOGGED TABLE huike_import_p2147483000_job7_raw (line integer)")
+    drop = staged.raw_table_drop
+
+    def slow_drop(name):
+        if "p2147483000" in name:
+            time.sleep(0.5)
+        drop(name)
+
+    monkeypatch.setattr(staged, "raw_table_drop", slow_drop)
+
+    with _logged("customers.importing.staged") as messages:
+        import_files(_quirky_pair(tmp_path))
+
+    # Then it is gone, dropped and reported once, not by each connection
+    dropped = [m for m in messages if "of an import that did not finish" in m]
+    assert dropped == ["dropping the work table huike_import_p2147483000_job7_raw of an import that did not finish"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_class WHERE relname LIKE 'huike_import_%'")
+        assert cursor.fetchone()[0] == 0
 
 
 @pytest.mark.django_db(transaction=True)
