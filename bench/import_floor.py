@@ -304,27 +304,27 @@ def _customers_insert(o: dict[str, str], where: str) -> None:
 
 
 def _orders_insert(o: dict[str, str], where: str) -> None:
-    names = ", ".join(ORDER_COLUMNS)
-    values = ", ".join(_expr(template, o) for template in ORDER_COLUMNS.values())
-    _execute(f"""
-        INSERT INTO customers_order ({names}, customer_id)
-        SELECT {values}, cu.id FROM {o["table"]} r
-          LEFT JOIN customers_customer cu ON cu.identity_key = 'nick:' || {o["买家会员名"]}
-         WHERE {where.format(key=f"abs(hashtext({o['订单编号']}))")}
-         ORDER BY 1
-        ON CONFLICT (order_no) DO NOTHING""")
+    join = f"customers_customer cu ON cu.identity_key = 'nick:' || {o['买家会员名']}"
+    _insert("customers_order", ORDER_COLUMNS, o, ("customer_id", "cu.id", join), "订单编号", "order_no", where)
 
 
 def _lines_insert(lines: dict[str, str], where: str) -> None:
-    names = ", ".join(LINE_COLUMNS)
-    values = ", ".join(_expr(template, lines) for template in LINE_COLUMNS.values())
+    join = f"customers_order o ON o.order_no = {lines['主订单编号']}"
+    _insert("customers_orderline", LINE_COLUMNS, lines, ("order_id", "o.id", join), "子订单编号", "line_key", where)
+
+
+def _insert(table, templates, staged, parent, key, conflict, where) -> None:
+    """INSERT the staged rows (of the half `where`) with their parent's id (column, value, LEFT JOIN clause),
+    sorted by their key."""
+    column, value, join = parent
+    values = ", ".join(_expr(template, staged) for template in templates.values())
     _execute(f"""
-        INSERT INTO customers_orderline ({names}, order_id)
-        SELECT {values}, o.id FROM {lines["table"]} r
-          LEFT JOIN customers_order o ON o.order_no = {lines["主订单编号"]}
-         WHERE {where.format(key=f"abs(hashtext({lines['子订单编号']}))")}
+        INSERT INTO {table} ({", ".join(templates)}, {column})
+        SELECT {values}, {value} FROM {staged["table"]} r
+          LEFT JOIN {join}
+         WHERE {where.format(key=f"abs(hashtext({staged[key]}))")}
          ORDER BY 1
-        ON CONFLICT (line_key) DO NOTHING""")
+        ON CONFLICT ({conflict}) DO NOTHING""")
 
 
 def _execute(statement: str) -> None:
