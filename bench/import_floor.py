@@ -178,10 +178,11 @@ def floor_run(orders_path: Path, lines_path: Path, *, connections: float, indexe
         _side_by_side(lambda: copy("orders", "订单报表", orders_path), lambda: copy("lines", "宝贝报表", lines_path))
     orders, lines = staged["orders"], staged["lines"]
     secondary = _secondary_indexes() if indexes_after else []
-    INDEXES_SAVED.write_text("".join(f"{d};\n" for _, d in secondary))  # for _indexes_restore after a kill
-    for name, _ in secondary:
-        _execute(f"DROP INDEX {name}")
+    if secondary:
+        INDEXES_SAVED.write_text("".join(f"{d};\n" for _, d in secondary))  # for _indexes_restore after a kill
     try:
+        for name, _ in secondary:
+            _execute(f"DROP INDEX {name}")
         halves("customers", lambda where: _customers_insert(orders, where))
         halves("orders", lambda where: _orders_insert(orders, where))
         halves("lines", lambda where: _lines_insert(lines, where))
@@ -249,9 +250,10 @@ def _side_by_side(first, second) -> None:
 
 
 def _session_settings() -> None:
-    """As our import sets each of its connections (staged._session_settings)."""
-    _execute("SET jit = off")
-    _execute("SET work_mem = '256MB'")
+    """Each connection set as our import sets its own (JIT off, its work_mem)."""
+    from customers.importing import staged
+
+    staged._session_settings()
 
 
 def _stage(path: Path, table: str) -> dict[str, str]:
