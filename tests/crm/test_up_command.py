@@ -1,5 +1,7 @@
 """`manage.py up` runs web + worker + beat, serves pages, and Ctrl-C stops every process cleanly."""
 
+import contextlib
+import io
 import json
 import os
 import signal
@@ -11,6 +13,7 @@ import urllib.request
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 
 
 def _free_port() -> int:
@@ -32,14 +35,28 @@ def _healthz(port: int) -> dict | None:
         return None
 
 
+def _sigint_ignored():
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # as a shell starts a background job (`.ci/run &`)
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses ps to find the child processes")
-def test_up_serves_the_app_and_ctrl_c_stops_web_worker_and_beat(tmp_path):
+@pytest.mark.parametrize(
+    "stop_signal, started_with",
+    [(signal.SIGINT, None), (signal.SIGINT, _sigint_ignored), (signal.SIGTERM, None)],
+    ids=["ctrl-c", "sigint-to-a-background-job", "sigterm"],
+)
+def test_up_serves_the_app_and_a_stop_signal_stops_web_worker_and_beat(tmp_path, stop_signal, started_with):
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", "CELERY_BROKER_URL": "filesystem://",
            "DJANGO_SETTINGS_MODULE": "crm.settings.local", "HUIKE_NO_VENV": "1"}
-    process = subprocess.Popen([sys.executable, "manage.py", "up", "--no-demo", "--port", str(port)],
-                               cwd=settings.BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True)
+    # A file, not a pipe: the three children write to it too, and a pipe nobody reads until the end fills up and
+    # blocks them (and `up` itself) mid-write; a pipe also stays open while any orphan holds it.
+    log_path = tmp_path / "up.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen([sys.executable, "manage.py", "up", "--no-demo", "--port", str(port)],
+                                   cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                   preexec_fn=started_with)
+    children = []
     try:
         deadline = time.monotonic() + 90
         health = None
@@ -48,11 +65,14 @@ def test_up_serves_the_app_and_ctrl_c_stops_web_worker_and_beat(tmp_path):
             health = _healthz(port)
         children = _children_of(process.pid)
 
-        process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=60)
+        process.send_signal(stop_signal)
+        process.wait(timeout=60)
     finally:
-        if process.poll() is None:
+        if process.poll() is None:  # failed already: leave no orphan running into the rest of the suite
             process.kill()
+            for pid in children:
+                _kill(pid)
+        output = log_path.read_text(errors="replace")
 
     assert health == {"status": "ok", "database": {"ok": True, "vendor": "sqlite"},
                       "broker": {"ok": True, "transport": "filesystem"}}, output
@@ -62,9 +82,37 @@ def test_up_serves_the_app_and_ctrl_c_stops_web_worker_and_beat(tmp_path):
     assert not any(os.path.exists(f"/proc/{pid}") and _is_alive(pid) for pid in children)
 
 
+def _kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
 def _is_alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as stat:
             return stat.read().split()[2] != "Z"
     except FileNotFoundError:
         return False
+
+
+@pytest.mark.django_db
+def test_a_ctrl_c_while_the_banner_is_written_still_stops_every_process_started(monkeypatch):
+    from crm.management.commands.up import Command
+
+    stopped = {}
+    stop = Command.stop
+
+    def interrupted(self, host, port):
+        raise KeyboardInterrupt  # as a terminal's Ctrl-C lands between starting the children and watching them
+
+    def recorded_stop(self, processes):
+        stop(self, processes)
+        stopped.update(processes)
+
+    monkeypatch.setattr(Command, "announce", interrupted)
+    monkeypatch.setattr(Command, "stop", recorded_stop)
+    call_command("up", "--no-demo", "--port", str(_free_port()), stdout=io.StringIO())
+
+    assert sorted(stopped) == ["beat", "web", "worker"]
+    assert all(process.poll() is not None for process in stopped.values())
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # as it was: nothing leaks into the caller

@@ -12,6 +12,12 @@ from django.core.management.base import BaseCommand
 
 from crm.demo_accounts import DEMO_ACCOUNTS
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _interrupted(number, frame):
+    raise KeyboardInterrupt
+
 
 class Command(BaseCommand):
     help = "Run the whole app (web server, Celery worker, Celery beat) on this machine."
@@ -27,11 +33,22 @@ class Command(BaseCommand):
         if not no_demo and not get_user_model().objects.exists():
             self.stdout.write("Loading the demo shop (first run only) ...")
             call_command("seed_demo")
-        processes = self.start(host, port, reload)
-        self.announce(host, port)
-        self.supervise(processes)
+        processes: dict[str, subprocess.Popen] = {}
+        # Set, not inherited: a shell starts a background job with SIGINT ignored, and Python then installs no
+        # handler of its own, so `kill -INT` would do nothing. SIGTERM (kill, a service manager) stops it too.
+        previous = {number: signal.signal(number, _interrupted) for number in STOP_SIGNALS}
+        try:  # from the first child on: a stop signal at any point (mid-banner included) stops those started
+            self.start(processes, host, port, reload)
+            self.announce(host, port)
+            self.supervise(processes)
+        except KeyboardInterrupt:
+            self.stdout.write("\nStopping ...")
+        finally:
+            self.stop(processes)
+            for number, handler in previous.items():
+                signal.signal(number, handler)
 
-    def start(self, host: str, port: str, reload: bool) -> dict[str, subprocess.Popen]:
+    def start(self, processes: dict[str, subprocess.Popen], host: str, port: str, reload: bool) -> None:
         python = sys.executable
         manage = str(settings.BASE_DIR / "manage.py")
         web = [python, manage, "runserver", f"{host}:{port}"]
@@ -42,8 +59,8 @@ class Command(BaseCommand):
                   "--without-gossip", "--without-mingle", "--without-heartbeat"]
         beat = [python, "-m", "celery", "-A", "crm", "beat", "-l", "info",
                 "-s", settings.CELERY_BEAT_SCHEDULE_FILENAME]
-        return {name: subprocess.Popen(cmd, cwd=settings.BASE_DIR)
-                for name, cmd in (("web", web), ("worker", worker), ("beat", beat))}
+        for name, command in (("web", web), ("worker", worker), ("beat", beat)):
+            processes[name] = subprocess.Popen(command, cwd=settings.BASE_DIR)
 
     def announce(self, host: str, port: str) -> None:
         self.stdout.write(self.style.SUCCESS(f"\nHuike is running at http://{host}:{port}/  (Ctrl-C stops everything)"))
@@ -56,21 +73,18 @@ class Command(BaseCommand):
         self.stdout.write("")
 
     def supervise(self, processes: dict[str, subprocess.Popen]) -> None:
-        try:
-            while True:
-                for name, process in processes.items():
-                    if process.poll() is not None:
-                        self.stderr.write(f"{name} exited with status {process.returncode}; stopping the rest.")
-                        return
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            self.stdout.write("\nStopping ...")
-        finally:
-            self.stop(processes)
+        """Until one of them exits (then the caller stops the rest) or Ctrl-C."""
+        while True:
+            for name, process in processes.items():
+                if process.poll() is not None:
+                    self.stderr.write(f"{name} exited with status {process.returncode}; stopping the rest.")
+                    return
+            time.sleep(0.5)
 
     def stop(self, processes: dict[str, subprocess.Popen]) -> None:
         # A terminal's Ctrl-C reaches the children too; a second, impatient Ctrl-C must not leave orphans.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for number in STOP_SIGNALS:
+            signal.signal(number, signal.SIG_IGN)
         for process in processes.values():
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
