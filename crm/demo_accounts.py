@@ -14,7 +14,12 @@ class DemoAccount:
 
     @property
     def role_label(self) -> str:
-        return f"{self.role} {ROLE_LABELS[self.role]}" if self.role else "superuser"
+        """The role's group name, with its label where the language names it otherwise: `店长 (Manager)` in
+        English, only `店长` in Chinese (where the label is the name)."""
+        if not self.role:
+            return "superuser"
+        label = str(ROLE_LABELS[self.role])
+        return self.role if label == self.role else f"{self.role} ({label})"
 
 
 DEMO_ACCOUNTS = [
