@@ -140,10 +140,13 @@ def _duplicates_resolve(staging: Staging, ready: str) -> str:
 def _products_named(staging: Staging, winners: str) -> str:
     """Each product key the file names, with the code and title of its first line (in line-key order)."""
     named = staging.table("products")
+    # The first line key per product by a hash aggregate, then those lines: a DISTINCT ON sorted every line of
+    # the file for the few products it names (3.1 s against 0.5 s per 1.35M lines). Line keys are unique here.
     execute(
-        f"CREATE UNLOGGED TABLE {named} AS SELECT DISTINCT ON (w.product_key) w.product_key AS key, "
-        f"w.merchant_code, left(w.title, 255) AS title FROM {winners} w WHERE w.product_key <> '' "
-        f"ORDER BY w.product_key, w.line_key COLLATE \"C\""
+        f"CREATE UNLOGGED TABLE {named} AS SELECT w.product_key AS key, w.merchant_code, "
+        f"left(w.title, 255) AS title FROM {winners} w JOIN (SELECT f.product_key, min(f.line_key COLLATE \"C\") "
+        f"AS line_key FROM {winners} f WHERE f.product_key <> '' GROUP BY f.product_key) first "
+        "ON first.product_key = w.product_key AND first.line_key = w.line_key"
     )
     return named
 

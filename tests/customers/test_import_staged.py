@@ -246,6 +246,22 @@ def test_every_quirk_imports_the_same_both_ways(settings, tmp_path):
     assert line_summary["orphans"] == 1
 
 
+def test_a_product_named_by_several_lines_takes_the_title_of_its_first_line_key_both_ways(settings, tmp_path):
+    paths = _quirky_pair(
+        tmp_path,
+        [  # file order is not line-key order: ...05:1 comes first in the file, ...02:1 first by key
+            line_row(订单编号='="3003249668502700005"', 标题="新标题", 商家编码="SKU-T"),
+            line_row(订单编号='="3003249668502700002"', 标题="旧标题", 商家编码="SKU-T"),
+            line_row(订单编号='="3003249668502700003"', 标题="中标题", 商家编码="SKU-T"),
+        ],
+    )
+
+    row_by_row, staged = _both_ways(settings, paths)
+
+    _assert_same(row_by_row, staged)
+    assert ("SKU-T", "SKU-T", "旧标题") in staged[1]["products"]
+
+
 @pytest.mark.parametrize(
     "odd_row",
     [
