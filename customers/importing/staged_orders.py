@@ -259,7 +259,7 @@ def _new_orders_write(staging: Staging, run: RunState, orders: str, lanes: str) 
     landed = 0
     parts = slices(staging, f"SELECT o.line FROM {new}")
     with timed("addresses of the file"):
-        addresses = _addresses_create(staging, new, parts)
+        addresses = _addresses_create(staging, orders, lanes, parts)
 
     def write_slice(low, high, before_commit) -> tuple:
         # the customers earlier slices create (perhaps not committed yet): statistics that know none of them
@@ -418,6 +418,11 @@ def _new_source(orders: str, lanes: str) -> str:
     return f"{orders} JOIN {lanes} l ON l.line = o.line AND l.lane = 'a'"
 
 
+def _is_new(lanes: str) -> str:
+    """Whether order o is new (lane a), as a condition."""
+    return f"EXISTS (SELECT 1 FROM {lanes} l WHERE l.line = o.line AND l.lane = 'a')"
+
+
 def _slice_source(orders: str, lanes: str, buyers: str, low: int, high: int) -> str:
     """The new orders of lines low..high with their customer: `cu` (committed, or created in this very slice) or
     the id their new buyer `b` takes (created by an earlier slice, perhaps not committed yet: see CUSTOMER)."""
@@ -486,13 +491,15 @@ def _orders_slice_write(
     return written
 
 
-def _addresses_create(staging: Staging, new: str, parts: list[tuple[int, int]]) -> str:
+def _addresses_create(staging: Staging, orders: str, lanes: str, parts: list[tuple[int, int]]) -> str:
     """The file's new orders' addresses, each buyer's, with their sightings per slice (`high`: the slice's last
     line) and whether that slice is the address's first. The first slice writes the address with its own
     sightings; the later slices' are merged in after the slices, for those that landed (_addresses_seen_later):
     so no two slices write one address, and no address shows a sighting from an order that did not land."""
     parts_sql = "o.receiver_name, left(o.receiver_phone, 20), o.province, o.city, o.district, o.detail, o.postcode"
-    bounds = ", ".join(f"({low}, {high})" for low, high in parts)
+    # The slices are in line order: an order's is the first that ends at or after its line. By a CASE and an
+    # EXISTS on the narrow lane table rather than joins (3.9 -> 3.2 s per 1M orders: no hash of the wide rows).
+    high = "CASE " + " ".join(f"WHEN o.line <= {high} THEN {high}" for _, high in parts) + " END"
     addresses = staging.table("addresses_seen")
     execute(f"""
         CREATE UNLOGGED TABLE {addresses} AS
@@ -500,10 +507,10 @@ def _addresses_create(staging: Staging, new: str, parts: list[tuple[int, int]]) 
                                                      x.province, x.city, x.district, x.detail, x.postcode) AS first
           FROM (SELECT o.identity_key, md5(concat_ws(E'\\x1f', {parts_sql})) AS fingerprint, o.receiver_name,
                        left(o.receiver_phone, 20) AS phone, o.province, o.city, o.district, o.detail, o.postcode,
-                       s.high, MIN(o.ordered_at)::timestamp AS first_seen_at,
+                       {high} AS high, MIN(o.ordered_at)::timestamp AS first_seen_at,
                        MAX(o.ordered_at)::timestamp AS last_seen_at
-                  FROM {new} JOIN (VALUES {bounds}) s (low, high) ON o.line BETWEEN s.low AND s.high
-                 WHERE o.identity_key IS NOT NULL AND o.receiver_address <> ''
+                  FROM {orders}
+                 WHERE o.identity_key IS NOT NULL AND o.receiver_address <> '' AND {_is_new(lanes)}
                  GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10) x""")
     execute(f"ANALYZE {addresses} (high, first)")
     return addresses
