@@ -4,9 +4,10 @@ Why: writing orders keeps one core busy in one backend; COPYing and cleaning the
 orders write (its own work tables, and the line table, which no earlier file of the run writes), so on two cores
 it costs almost no wall time beside it. Only the steps before any write run ahead (staged.staged_prepare): the
 COPY and the search for records imported before at once (the two COPY passes share the cores with nothing
-else), the cleaning once the 订单报表's own is done. The writes keep the run's order. Inside a caller's
-transaction (tests, a shell) nothing runs ahead: a second
-connection could not see that transaction's rows, and what it commits could not be rolled back with it.
+else), the cleaning once the 订单报表's own is done. Then, once the orders are written, the comparison with the
+line table and the lines' order ids (`compare`), beside the orders' figures and timeline, which keep one core
+busy. The writes keep the run's order. Inside a caller's transaction (tests, a shell) nothing runs ahead: a
+second connection could not see that transaction's rows, and what it commits could not be rolled back with it.
 """
 
 import copy
@@ -14,12 +15,13 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from django.db import connection, connections
+from django.db import DatabaseError, connection, connections
 
 from .batches import FileState, RunState
 from .columns import LINES, ORDERS
+from .copying import raw_table_drop
 from .reading import ExportFile
-from .staged import Staging, scalar, stageable, staged_prepare, staging_drop
+from .staged import Staging, scalar, session_tuned, stageable, staged_prepare, staging_drop
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +29,7 @@ log = logging.getLogger(__name__)
 class Ahead:
     """One file being prepared on its own thread (and so its own database connection)."""
 
-    def __init__(self, export: ExportFile, state: FileState, run: RunState, prepare) -> None:
+    def __init__(self, export: ExportFile, state: FileState, run: RunState, prepare, compare) -> None:
         self.export = export
         self.state = state
         self.taken = False  # staging() was called: the run writes it (and drops its tables)
@@ -35,14 +37,20 @@ class Ahead:
         # The COPY and the search for records imported before as they are start at once; the cleaning waits for
         # go(): beside the 订单报表's own cleaning (parallel workers on every core) it would only slow it down.
         self._go = threading.Event()
+        self._orders_written = threading.Event()  # set by orders_written(), or when the run needs the file now
+        self._compare_wanted = False
         owner = scalar("SELECT pg_backend_pid()")  # the work tables live as long as this connection
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="huike-import-ahead")
-        self._future = self._pool.submit(self._prepare, export, state, run, prepare, owner)
+        self._future = self._pool.submit(self._prepare, export, state, run, prepare, compare, owner)
         log.info("preparing %s ahead, on a second connection", self.export.name)
 
-    def _prepare(self, export, state, run, prepare, owner) -> Staging:
+    def _prepare(self, export, state, run, prepare, compare, owner) -> Staging:
         try:
-            return staged_prepare(export, state, run, prepare=prepare, owner=owner, before_clean=self._go.wait)
+            staging = staged_prepare(export, state, run, prepare=prepare, owner=owner, before_clean=self._go.wait)
+            self._orders_written.wait()
+            if self._compare_wanted:
+                _compared(staging, compare)
+            return staging
         finally:
             connections.close_all()  # this thread's own connection
 
@@ -50,10 +58,17 @@ class Ahead:
         """Let the preparation go on past its COPY: the file before it has done its own cleaning."""
         self._go.set()
 
+    def orders_written(self) -> None:
+        """The run's orders are written (their figures and timeline are next): the file may be compared with
+        the line table and look up its orders now."""
+        self._compare_wanted = True
+        self._orders_written.set()
+
     def staging(self) -> Staging:
         """The prepared file, once ready; raises NotStaged as staged_prepare does."""
         self.taken = True
         self.go()
+        self._orders_written.set()  # without orders_written(), the writer compares it itself
         try:
             return self._future.result()
         finally:
@@ -66,6 +81,7 @@ class Ahead:
             return
         self.taken = True
         self.go()
+        self._orders_written.set()
         try:
             staging = self._future.result()
         except Exception:  # nothing left behind: staged_prepare drops its tables when it fails
@@ -78,7 +94,23 @@ class Ahead:
             staging_drop(staging)
 
 
-def ahead_start(files: list[tuple[ExportFile, FileState]], run: RunState, prepare) -> Ahead | None:
+def _compared(staging: Staging, compare) -> None:
+    """`compare(staging)` on this connection; should it fail, the writer compares the file itself (its work
+    tables from here are dropped, so that it can make them again)."""
+    before = list(staging.tables)
+    try:
+        with session_tuned():
+            compare(staging)
+    except DatabaseError:
+        log.exception("comparing %s ahead failed; it is compared when written", staging.export.name)
+        for name in staging.tables[len(before):]:
+            raw_table_drop(name)
+        staging.tables[:] = before
+        for key in ("compared", "written"):
+            staging.prepared.pop(key, None)
+
+
+def ahead_start(files: list[tuple[ExportFile, FileState]], run: RunState, prepare, compare) -> Ahead | None:
     """Start preparing the run's first 宝贝报表 when a 订单报表 is written before it and the 宝贝报表 takes the
     set-based path. `files` are in the order they will be written."""
     if connection.vendor != "postgresql" or connection.in_atomic_block:
@@ -90,4 +122,4 @@ def ahead_start(files: list[tuple[ExportFile, FileState]], run: RunState, prepar
     export, state = files[first_lines]
     if ORDERS not in kinds[:first_lines] or not stageable(export):
         return None
-    return Ahead(export, state, run, prepare)
+    return Ahead(export, state, run, prepare, compare)

@@ -24,7 +24,7 @@ from .reading import CHUNK_ROWS, ExportFile, UnreadableFile
 from .records import prepare_orders
 from .refunds import write_refunds
 from .staged import StagedFailure, orphaned_tables_drop, stageable, staged_prepare, staged_write, timed
-from .staged_lines import prepare_staged_lines, write_staged_lines
+from .staged_lines import compare_staged_lines, prepare_staged_lines, write_staged_lines
 from .staged_orders import write_staged_orders
 
 log = logging.getLogger(__name__)
@@ -103,10 +103,10 @@ def import_files(paths: Iterable, *, job=None, progress: Progress | None = None,
     ]
     if any(stageable(export) for export, _ in queue):
         orphaned_tables_drop()
-    ahead = ahead_start(queue, run, STAGED[LINES][0])
+    ahead = ahead_start(queue, run, STAGED[LINES][0], compare_staged_lines)
     analyzed: set = set()
     try:
-        for export, state in queue:
+        for position, (export, state) in enumerate(queue):
             if stopped:
                 if ahead and ahead.export is export:
                     ahead.discard()
@@ -117,6 +117,8 @@ def import_files(paths: Iterable, *, job=None, progress: Progress | None = None,
                 if ahead:
                     ahead.go()
                 stopped = _import_file(export, state, run, progress, done, total, chunk_rows)
+            if ahead and not stopped and position + 1 < len(queue) and queue[position + 1][0] is ahead.export:
+                ahead.orders_written()  # it is compared beside this file's figures and timeline
             with timed(f"finish {state.name}"):
                 failure = _finish_file(state, run)  # also after a failed batch: for the batches that landed
             if connection.vendor == "postgresql":

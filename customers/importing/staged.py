@@ -176,6 +176,17 @@ def _session_settings() -> None:
     _execute(f"SET work_mem = '{WORK_MEM}'")  # the sorts and hashes over a whole file, in memory
 
 
+@contextmanager
+def session_tuned():
+    """The connection set for the steps here (jit, work_mem) inside the block: for steps run outside
+    staged_prepare and staged_write (ahead.py)."""
+    _session_settings()
+    try:
+        yield
+    finally:
+        _session_reset()
+
+
 def _session_reset() -> None:
     try:
         _execute("RESET jit")
@@ -667,5 +678,5 @@ def _scalar(statement: str, params=None):
 execute, scalar = _execute, _scalar
 
 __all__ = ["Contended", "NotStaged", "Raced", "StagedFailure", "execute", "good_rows", "in_transaction",
-           "landed_through", "orphaned_tables_drop", "scalar", "slices", "slices_in_order",
+           "landed_through", "orphaned_tables_drop", "scalar", "session_tuned", "slices", "slices_in_order",
            "stageable", "staged_prepare", "staged_write", "staging_drop", "statistics_keep_up"]

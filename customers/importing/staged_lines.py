@@ -36,16 +36,28 @@ def prepare_staged_lines(staging: Staging) -> None:
     staging.prepared.update(ready=ready, winners=winners, products=_products_named(staging, winners))
 
 
+def compare_staged_lines(staging: Staging) -> None:
+    """The lines compared with the line table, and the new and changed ones with their order ids: reads only.
+    Runs ahead, on another connection, once the run's orders are written, while their figures and timeline
+    are (ahead.py); the writer does it itself otherwise. A line a concurrent import writes meanwhile is
+    handled as in the writer's own gap between comparing and writing (Raced, ON CONFLICT)."""
+    compared = _compare(staging, staging.prepared["winners"])
+    staging.prepared["compared"] = compared
+    if _changes(compared):
+        staging.prepared["written"] = _written_create(staging, staging.prepared["ready"], compared)
+
+
 def write_staged_lines(staging: Staging, run: RunState) -> None:
     summary = staging.state.summary
-    ready, winners = staging.prepared["ready"], staging.prepared["winners"]
+    ready = staging.prepared["ready"]
     summary["products_created"] += _products_create(staging, staging.prepared["products"], lines=_span(ready))
-    compared = _compare(staging, winners)
-    counts = dict(_fetch(f"SELECT change, count(*) FROM {compared} GROUP BY change"))
+    if "compared" not in staging.prepared:
+        compare_staged_lines(staging)
+    counts = _changes(staging.prepared["compared"])
     summary["lines_unchanged"] += counts.get("same", 0)
     staging.moved(0.55)
     if counts.get("new") or counts.get("changed"):
-        written = _written_create(staging, ready, compared)
+        written = staging.prepared["written"]
         parts = slices(staging, f"SELECT line FROM {written}")
         landed = 0
 
@@ -172,6 +184,11 @@ def _products_create(staging: Staging, named: str, *, lines) -> int:
     return len(created)
 
 
+def _changes(compared: str) -> dict[str, int]:
+    """{change: lines} of the compared table, with `new` or `changed` only when there are some."""
+    return dict(_fetch(f"SELECT change, count(*) FROM {compared} GROUP BY change"))
+
+
 def _compare(staging: Staging, winners: str) -> str:
     """(line, change): new, changed or same, against the lines the database holds."""
     compared = staging.table("compared")
@@ -190,17 +207,17 @@ _COLUMNS = ["line_key", "order_no", "title", "merchant_code", "sku_properties", 
 
 
 def _written_create(staging: Staging, ready: str, compared: str) -> str:
-    """The new and changed lines with their order and product ids, found once for the whole file (per slice,
-    each lookup read the whole order table again). A line whose order is not there yet stays an orphan until
-    _orphans_link, after the slices, looks again."""
+    """The new and changed lines with their order ids, found once for the whole file (per slice, each lookup
+    read the whole order table again). A line whose order is not there yet stays an orphan until
+    _orphans_link, after the slices, looks again. Product ids are looked up per slice (_lines_write): this
+    may run before the file's products are created."""
     written = staging.table("written")
     execute(
         f"CREATE UNLOGGED TABLE {written} AS SELECT r.line, k.change, "
         + ", ".join(f"r.{name}" for name in _COLUMNS)
-        + f", o.id AS order_id, o.customer_id, p.id AS product_id FROM {ready} r "
+        + f", r.product_key, o.id AS order_id, o.customer_id FROM {ready} r "
         f"JOIN {compared} k ON k.line = r.line AND k.change <> 'same' "
-        f"LEFT JOIN {sql.table(Order)} o ON o.order_no = r.order_no "
-        f"LEFT JOIN {sql.table(Product)} p ON p.key = r.product_key"
+        f"LEFT JOIN {sql.table(Order)} o ON o.order_no = r.order_no"
     )
     execute(f"ANALYZE {written} (line, order_id)")
     return written
@@ -214,7 +231,10 @@ def _lines_write(written: str, low: int, high: int, *, plain: bool) -> tuple[int
         values[name] = f"s.{name}::numeric"
     values["order"] = "s.order_id"
     values["product"] = "s.product_id"
-    rows = f"SELECT * FROM {written} w WHERE w.line BETWEEN {low} AND {high}"
+    rows = (
+        f"SELECT w.*, p.id AS product_id FROM {written} w LEFT JOIN {sql.table(Product)} p ON p.key = w.product_key "
+        f"WHERE w.line BETWEEN {low} AND {high}"
+    )
     created = 0
     if plain:
         created = len(sql.upsert(OrderLine, source=f"({rows} AND w.change = 'new') s", values=values,

@@ -522,6 +522,7 @@ def test_a_lines_file_prepared_ahead_on_a_second_connection_imports_the_same(set
         prepare(staging)
 
     monkeypatch.setitem(runner.STAGED, "lines", (prepare_seen, write))
+    compared_on = _compare_backends(monkeypatch)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         importing = cursor.fetchone()[0]
@@ -529,23 +530,85 @@ def test_a_lines_file_prepared_ahead_on_a_second_connection_imports_the_same(set
     with _logged("customers.importing.ahead") as messages:
         row_by_row, staged = _both_ways(settings, paths)
 
-    # Then the lines file was prepared on another backend, and the result is the row-by-row one
+    # Then the lines file was prepared, and compared with the line table once the orders were written, on
+    # another backend, and the result is the row-by-row one
     assert messages == ["preparing ExportOrderDetailList.csv ahead, on a second connection"]
     assert len(backends) == 1 and backends[0] != importing
+    assert compared_on == backends
     _assert_same(row_by_row, staged)
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_class WHERE relname LIKE 'huike_import_%'")
         assert cursor.fetchone()[0] == 0  # its work tables too are gone
 
 
+def _compare_backends(monkeypatch) -> list[int]:
+    """The backend pid of each comparison of a lines file with the line table."""
+    from customers.importing import staged_lines
+
+    compare = staged_lines._compare
+    seen = []
+
+    def compare_seen(staging, winners):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            seen.append(cursor.fetchone()[0])
+        return compare(staging, winners)
+
+    monkeypatch.setattr(staged_lines, "_compare", compare_seen)
+    return seen
+
+
 @pytest.mark.django_db(transaction=True)
-def test_a_lines_file_prepared_ahead_is_dropped_when_the_orders_file_fails(settings, tmp_path, monkeypatch):
-    from customers.importing import staged_orders
+def test_a_lines_file_whose_comparison_ahead_fails_is_compared_when_written_with_the_same_result(
+    settings, tmp_path, monkeypatch
+):
+    from customers.importing import staged_lines
+
+    # Given a comparison ahead that fails once the lines' comparison table is made
+    written_create = staged_lines._written_create
+    calls = []
+
+    def failing_once(staging, ready, compared):
+        calls.append(compared)
+        if len(calls) == 1:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1 / 0")
+        return written_create(staging, ready, compared)
+
+    monkeypatch.setattr(staged_lines, "_written_create", failing_once)
+    compared_on = _compare_backends(monkeypatch)
+
+    with _logged("customers.importing.ahead") as messages:
+        row_by_row, staged = _both_ways(settings, _quirky_pair(tmp_path))
+
+    # Then the writer compared it again itself, on the importing connection, with the row-by-row result
+    assert any(m.startswith("comparing ExportOrderDetailList.csv ahead failed") for m in messages)
+    assert len(compared_on) == 2 and compared_on[0] != compared_on[1] and len(calls) == 2
+    _assert_same(row_by_row, staged)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_class WHERE relname LIKE 'huike_import_%'")
+        assert cursor.fetchone()[0] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("failing_step", ["orders", "figures"])
+def test_a_lines_file_prepared_ahead_is_dropped_when_the_orders_file_fails(
+    settings, tmp_path, monkeypatch, failing_step
+):
+    from customers.importing import runner, staged_orders
 
     def failing(*args, **kwargs):
         raise staged_orders.StagedFailure("database error in the rows from line 2 to 9: boom")
 
-    monkeypatch.setattr(staged_orders, "_new_orders_write", failing)
+    def figures_failing(*args, **kwargs):  # after the orders were written: the lines were compared ahead
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 'boom'::integer")
+
+    if failing_step == "orders":
+        monkeypatch.setattr(staged_orders, "_new_orders_write", failing)
+    else:
+        monkeypatch.setattr(runner, "finish_file", figures_failing)
+    compared_on = _compare_backends(monkeypatch)
     settings.HUIKE_IMPORT_STAGE_MIN_BYTES = 0
 
     with _logged("customers.importing.staged") as messages:
@@ -556,6 +619,7 @@ def test_a_lines_file_prepared_ahead_is_dropped_when_the_orders_file_fails(setti
     assert orders["status"] == "failed" and "boom" in orders["reason"]
     assert lines["status"] == "failed" and lines["reason"].startswith("not imported")
     assert lines["rows"] == 0 and lines["errors"] == []  # what was prepared ahead is not reported as imported
+    assert len(compared_on) == (1 if failing_step == "figures" else 0)
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_class WHERE relname LIKE 'huike_import_%'")
         assert cursor.fetchone()[0] == 0
