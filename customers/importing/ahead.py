@@ -47,9 +47,13 @@ class Ahead:
     def _prepare(self, export, state, run, prepare, compare, owner) -> Staging:
         try:
             staging = staged_prepare(export, state, run, prepare=prepare, owner=owner, before_clean=self._go.wait)
-            self._orders_written.wait()
-            if self._compare_wanted:
-                _compared(staging, compare)
+            try:
+                self._orders_written.wait()
+                if self._compare_wanted:
+                    _compared(staging, compare)
+            except BaseException:  # whoever takes the file then gets the error, and no work table is left
+                staging_drop(staging)
+                raise
             return staging
         finally:
             connections.close_all()  # this thread's own connection
@@ -95,17 +99,22 @@ class Ahead:
 
 
 def _compared(staging: Staging, compare) -> None:
-    """`compare(staging)` on this connection; should it fail, the writer compares the file itself (its work
-    tables from here are dropped, so that it can make them again)."""
-    before = list(staging.tables)
+    """`compare(staging)` on this connection; should it fail, the writer compares the file itself. The work
+    tables made here are dropped so that it can make them again; one that cannot be (a broken connection) stays
+    listed for the end of the file, and the writer's own comparison then fails on it: the file goes row by
+    row, as when any step before a write fails."""
+    before = len(staging.tables)
     try:
         with session_tuned():
             compare(staging)
     except DatabaseError:
         log.exception("comparing %s ahead failed; it is compared when written", staging.export.name)
-        for name in staging.tables[len(before):]:
-            raw_table_drop(name)
-        staging.tables[:] = before
+        made, staging.tables[before:] = staging.tables[before:], []
+        for name in made:
+            try:
+                raw_table_drop(name)
+            except DatabaseError:
+                staging.tables.append(name)
         for key in ("compared", "written"):
             staging.prepared.pop(key, None)
 

@@ -103,9 +103,10 @@ def import_files(paths: Iterable, *, job=None, progress: Progress | None = None,
     ]
     if any(stageable(export) for export, _ in queue):
         orphaned_tables_drop()
-    ahead = ahead_start(queue, run, STAGED[LINES][0], compare_staged_lines)
     analyzed: set = set()
+    ahead = None
     try:
+        ahead = ahead_start(queue, run, STAGED[LINES][0], compare_staged_lines)
         for position, (export, state) in enumerate(queue):
             if stopped:
                 if ahead and ahead.export is export:

@@ -97,10 +97,17 @@ def _is_alive(pid: int) -> bool:
 
 @pytest.mark.django_db
 def test_a_ctrl_c_while_the_banner_is_written_still_stops_every_process_started(monkeypatch):
-    from crm.management.commands.up import Command
+    from crm.management.commands import up
 
+    started = []
     stopped = {}
-    stop = Command.stop
+    stop = up.Command.stop
+    handlers = {number: signal.getsignal(number) for number in up.STOP_SIGNALS}
+    popen = subprocess.Popen
+
+    def child(command, **kwargs):  # a real process to stop, not a server on the suite's own database and broker
+        started.append(command)
+        return popen(["sleep", "60"])
 
     def interrupted(self, host, port):
         raise KeyboardInterrupt  # as a terminal's Ctrl-C lands between starting the children and watching them
@@ -109,10 +116,11 @@ def test_a_ctrl_c_while_the_banner_is_written_still_stops_every_process_started(
         stop(self, processes)
         stopped.update(processes)
 
-    monkeypatch.setattr(Command, "announce", interrupted)
-    monkeypatch.setattr(Command, "stop", recorded_stop)
+    monkeypatch.setattr(up.subprocess, "Popen", child)
+    monkeypatch.setattr(up.Command, "announce", interrupted)
+    monkeypatch.setattr(up.Command, "stop", recorded_stop)
     call_command("up", "--no-demo", "--port", str(_free_port()), stdout=io.StringIO())
 
-    assert sorted(stopped) == ["beat", "web", "worker"]
+    assert len(started) == 3 and sorted(stopped) == ["beat", "web", "worker"]
     assert all(process.poll() is not None for process in stopped.values())
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # as it was: nothing leaks into the caller
+    assert {number: signal.getsignal(number) for number in up.STOP_SIGNALS} == handlers  # nothing leaks

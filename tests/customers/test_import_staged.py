@@ -591,6 +591,24 @@ def test_a_lines_file_whose_comparison_ahead_fails_is_compared_when_written_with
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_lines_file_whose_comparison_ahead_breaks_leaves_no_work_table(settings, tmp_path, monkeypatch):
+    from customers.importing import staged_lines
+
+    def broken(staging, winners):  # not a database error: nothing to fall back on
+        raise RuntimeError("broken")
+
+    monkeypatch.setattr(staged_lines, "_compare", broken)
+    settings.HUIKE_IMPORT_STAGE_MIN_BYTES = 0
+
+    with pytest.raises(RuntimeError, match="broken"):
+        import_files(_quirky_pair(tmp_path))
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_class WHERE relname LIKE 'huike_import_%'")
+        assert cursor.fetchone()[0] == 0
+
+
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("failing_step", ["orders", "figures"])
 def test_a_lines_file_prepared_ahead_is_dropped_when_the_orders_file_fails(
     settings, tmp_path, monkeypatch, failing_step
