@@ -264,7 +264,7 @@ def _new_orders_write(staging: Staging, run: RunState, orders: str, lanes: str) 
     def write_slice(low, high, before_commit) -> tuple:
         # the customers earlier slices create (perhaps not committed yet): statistics that know none of them
         # made the orders' join to customers a nested loop over "one" customer
-        statistics_keep_up(Customer, scalar(f"SELECT count(*) FROM {buyers} WHERE first_line < {low}"))
+        statistics_keep_up(Customer, scalar(f"SELECT count(*) FROM {buyers} WHERE first_line < {low}"), "identity_key")
         source = _slice_source(orders, lanes, buyers, low, high)
         in_slice: list[int] = []
         affected: set[int] = set()  # customers whose figures must be recomputed after the file
