@@ -136,9 +136,9 @@ def staged_prepare(
 
 def staged_write(staging: Staging, run, writer) -> None:
     """The kind's writer over a prepared file; its work tables are dropped at the end, whatever happens."""
-    _session_settings()
     try:
-        writer(staging, run)
+        with session_tuned():
+            writer(staging, run)
     except DatabaseError as exc:  # not a write's (those are StagedFailure): a step of ours that went wrong
         if staging.wrote:
             log.exception("the set-based import of %s failed", staging.export.name)
@@ -146,7 +146,6 @@ def staged_write(staging: Staging, run, writer) -> None:
             raise StagedFailure(f"database error while importing the file set-based: {first}") from exc
         _fall_back(staging, exc)
     finally:
-        _session_reset()
         staging_drop(staging)
 
 
@@ -178,8 +177,8 @@ def _session_settings() -> None:
 
 @contextmanager
 def session_tuned():
-    """The connection set for the steps here (jit, work_mem) inside the block: for steps run outside
-    staged_prepare and staged_write (ahead.py)."""
+    """The connection set for the steps here (jit, work_mem) inside the block: the writers' (staged_write)
+    and the comparison ahead (ahead.py)."""
     _session_settings()
     try:
         yield
