@@ -15,6 +15,8 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.bounds import BoundedDateFilter, BoundedNumberFilter
+
 from .models import Customer, CustomerTag, Order, OrderStatus, Tag, Tier
 
 # Sort keys the list and the API accept → the ORDER BY. Every ordering ends in id so pages are stable.
@@ -94,13 +96,13 @@ class CustomerFilter(django_filters.FilterSet):
     lifecycle = django_filters.ChoiceFilter(
         field_name="score__lifecycle_stage", choices=lifecycle_choices, label=_("Lifecycle stage")
     )
-    spend_min = django_filters.NumberFilter(field_name="total_paid", lookup_expr="gte", label=_("Spent at least"))
-    spend_max = django_filters.NumberFilter(field_name="total_paid", lookup_expr="lte", label=_("Spent at most"))
-    orders_min = django_filters.NumberFilter(field_name="order_count", lookup_expr="gte", label=_("Orders, at least"))
-    orders_max = django_filters.NumberFilter(field_name="order_count", lookup_expr="lte", label=_("Orders, at most"))
-    paid_after = django_filters.DateFilter(method="filter_paid_after", label=_("Last paid on or after"),
+    spend_min = BoundedNumberFilter(field_name="total_paid", lookup_expr="gte", label=_("Spent at least"))
+    spend_max = BoundedNumberFilter(field_name="total_paid", lookup_expr="lte", label=_("Spent at most"))
+    orders_min = BoundedNumberFilter(field_name="order_count", lookup_expr="gte", label=_("Orders, at least"))
+    orders_max = BoundedNumberFilter(field_name="order_count", lookup_expr="lte", label=_("Orders, at most"))
+    paid_after = BoundedDateFilter(method="filter_paid_after", label=_("Last paid on or after"),
                                            widget=DateInput)
-    paid_before = django_filters.DateFilter(method="filter_paid_before", label=_("Last paid on or before"),
+    paid_before = BoundedDateFilter(method="filter_paid_before", label=_("Last paid on or before"),
                                             widget=DateInput)
     sort = django_filters.ChoiceFilter(choices=list(SORT_LABELS.items()), method="filter_sort",
                                        label=_("Sort by"), empty_label=None)
@@ -170,15 +172,15 @@ class CustomerFilter(django_filters.FilterSet):
 
 
 class OrderFilter(django_filters.FilterSet):
-    customer = django_filters.NumberFilter(field_name="customer_id", label=_("Customer id"))
+    customer = BoundedNumberFilter(field_name="customer_id", label=_("Customer id"))
     order_no = django_filters.CharFilter(label=_("Order number"))
     status = django_filters.MultipleChoiceFilter(choices=OrderStatus.choices, label=_("Status"))
-    paid_after = django_filters.DateFilter(method="filter_paid_after", label=_("Paid on or after"), widget=DateInput)
-    paid_before = django_filters.DateFilter(method="filter_paid_before", label=_("Paid on or before"),
+    paid_after = BoundedDateFilter(method="filter_paid_after", label=_("Paid on or after"), widget=DateInput)
+    paid_before = BoundedDateFilter(method="filter_paid_before", label=_("Paid on or before"),
                                             widget=DateInput)
-    ordered_after = django_filters.DateFilter(method="filter_ordered_after", label=_("Ordered on or after"),
+    ordered_after = BoundedDateFilter(method="filter_ordered_after", label=_("Ordered on or after"),
                                               widget=DateInput)
-    ordered_before = django_filters.DateFilter(method="filter_ordered_before", label=_("Ordered on or before"),
+    ordered_before = BoundedDateFilter(method="filter_ordered_before", label=_("Ordered on or before"),
                                                widget=DateInput)
 
     class Meta:

@@ -6,11 +6,13 @@ unique=True, because on PostgreSQL unique=True on a CharField adds a second `_li
 """
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.bounds import MAX_DAYS
 from crm.db import NullsLastIndex
 from crm.models import TimeStampedModel
 
@@ -563,19 +565,24 @@ class SegmentationSettings(models.Model):
     rfm_r_days = models.JSONField(_("R thresholds (days)"), default=list, blank=True)
     rfm_f_orders = models.JSONField(_("F thresholds (orders)"), default=list, blank=True)
     rfm_m_amounts = models.JSONField(_("M thresholds (yuan)"), default=list, blank=True)
-    new_days = models.PositiveIntegerField(_("new for (days after the first paid order)"), default=30)
-    dormant_days = models.PositiveIntegerField(_("dormant after (days without a paid order)"), default=180)
-    churned_days = models.PositiveIntegerField(_("churned after (days without a paid order)"), default=365)
+    # Bounded so that "now minus N days" stays a date the database and Python can hold (crm/bounds.py).
+    new_days = models.PositiveIntegerField(_("new for (days after the first paid order)"), default=30,
+                                           validators=[MaxValueValidator(MAX_DAYS)])
+    dormant_days = models.PositiveIntegerField(_("dormant after (days without a paid order)"), default=180,
+                                               validators=[MaxValueValidator(MAX_DAYS)])
+    churned_days = models.PositiveIntegerField(_("churned after (days without a paid order)"), default=365,
+                                               validators=[MaxValueValidator(MAX_DAYS)])
     tier_basis = models.CharField(_("tiers by"), max_length=8, choices=TierBasis.choices, default=TierBasis.AMOUNT)
     # Counted over the last N days (e.g. 365), or over the customer's whole history when empty. Upgrades and
     # the yearly review use the same count, so a customer the review moved down is not moved straight back up.
     tier_window_days = models.PositiveIntegerField(_("tiers count paid orders of the last (days)"), null=True,
-                                                   blank=True)
+                                                   blank=True, validators=[MaxValueValidator(MAX_DAYS)])
     points_per_yuan = models.DecimalField(_("points per yuan paid"), max_digits=6, decimal_places=2, default=1)
     points_expiry = models.CharField(
         _("points expire"), max_length=10, choices=PointsExpiry.choices, default=PointsExpiry.YEAR_END
     )
-    points_expiry_months = models.PositiveSmallIntegerField(_("months until points expire"), default=12)
+    points_expiry_months = models.PositiveSmallIntegerField(_("months until points expire"), default=12,
+                                                            validators=[MaxValueValidator(MAX_DAYS // 30)])
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
@@ -601,6 +608,10 @@ class AutoTagRule(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    # Set by the refresh when the stored definition no longer validates (saved before a bound existed) or its
+    # query fails: the rule is skipped, not the refresh. Saving a valid definition clears both.
+    broken_at = models.DateTimeField(_("broken since"), null=True, blank=True, editable=False)
+    broken_reason = models.TextField(_("why it is broken"), blank=True, editable=False)
 
     class Meta:
         verbose_name = _("auto-tag rule")
