@@ -95,16 +95,23 @@ class SegmentViewSet(viewsets.ModelViewSet):
         except DjangoValidationError as exc:
             raise _drf_error(exc) from exc
 
+    def _members(self, segment_or_definition):
+        """The members, or a 400 naming what is wrong with a definition saved before a bound existed."""
+        try:
+            return segment_members(segment_or_definition)
+        except DefinitionError as exc:
+            raise serializers.ValidationError({"definition": exc.errors}) from exc
+
     @action(detail=True)
     def count(self, request, pk=None):
-        return Response({"count": segment_members(self.get_object()).count()})
+        return Response({"count": self._members(self.get_object()).count()})
 
     @action(detail=False, methods=["post"])
     def preview(self, request):
         """The live count of a definition that is not saved (the builder calls this as conditions change)."""
         serializer = DefinitionInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        return Response({"count": segment_members(serializer.validated_data["definition"]).count()})
+        return Response({"count": self._members(serializer.validated_data["definition"]).count()})
 
     @action(detail=False)
     def fields(self, request):
@@ -113,12 +120,12 @@ class SegmentViewSet(viewsets.ModelViewSet):
 
     @action(detail=True)
     def members(self, request, pk=None):
-        page = self.paginate_queryset(_members_page_order(segment_members(self.get_object())))
+        page = self.paginate_queryset(_members_page_order(self._members(self.get_object())))
         return self.get_paginated_response(MemberSerializer(page, many=True).data)
 
     @action(detail=True)
     def insight(self, request, pk=None):
-        return Response(segment_insight(segment_members(self.get_object())))
+        return Response(segment_insight(self._members(self.get_object())))
 
 
 class TagSerializer(serializers.ModelSerializer):
@@ -250,8 +257,9 @@ class AutoTagRuleSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AutoTagRule
-        fields = ["id", "name", "tag", "definition", "is_active", "created_by", "created_at"]
-        read_only_fields = ["created_by", "created_at"]
+        fields = ["id", "name", "tag", "definition", "is_active", "created_by", "created_at", "broken_at",
+                  "broken_reason"]
+        read_only_fields = ["created_by", "created_at", "broken_at", "broken_reason"]
 
 
 class AutoTagRuleViewSet(viewsets.ModelViewSet):

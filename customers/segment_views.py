@@ -29,7 +29,7 @@ from .segment_forms import (
 )
 from .segmentation import points, rfm, services, tiers
 from .segmentation.catalog import field_catalog
-from .segmentation.compiler import EMPTY
+from .segmentation.compiler import EMPTY, DefinitionError
 from .segmentation.insight import segment_insight
 from .segmentation.selectors import segment_members
 from .segmentation.tags import autotag_apply, tag_add, tag_remove
@@ -130,14 +130,26 @@ def segment_count(request):
 def segment_saved_count(request, pk: int):
     """One saved segment's count, loaded by the list page row by row (htmx) so the list itself is instant."""
     segment = get_object_or_404(Segment, pk=pk)
-    return render(request, "customers/segment_count.html", {"count": segment_members(segment).count()})
+    try:
+        members = segment_members(segment)
+    except DefinitionError as exc:  # saved before a bound existed: show why, as the builder does
+        return render(request, "customers/segment_count.html", {"errors": _definition_errors(exc)})
+    return render(request, "customers/segment_count.html", {"count": members.count()})
+
+
+def _definition_errors(exc: DefinitionError) -> list[str]:
+    return [f"{e['path']}: {e['message']}" if e["path"] else e["message"] for e in exc.errors]
 
 
 @login_required
 @permission_required("customers.view_segment", raise_exception=True)
 def segment_detail(request, pk: int):
     segment = get_object_or_404(Segment, pk=pk)
-    members = segment_members(segment)
+    try:
+        members = segment_members(segment)
+    except DefinitionError as exc:
+        return render(request, "customers/segment_detail.html",
+                      {"segment": segment, "broken": _definition_errors(exc)})
     insight = segment_insight(members)
     charts = {name: [{"name": row["label"], "value": row["count"]} for row in rows]
               for name, rows in insight["distributions"].items()}
@@ -160,10 +172,15 @@ def segment_export(request, pk: int):
     from .resources import CustomerResource, write_csv, write_xlsx
 
     segment = get_object_or_404(Segment, pk=pk)
+    try:
+        members = segment_members(segment)
+    except DefinitionError:
+        messages.error(request, _("This segment's rules are no longer valid: fix them before exporting."))
+        return redirect("customers:segment-detail", pk=segment.pk)
     file_format = "xlsx" if request.GET.get("format") == "xlsx" else "csv"
     writer = write_xlsx if file_format == "xlsx" else write_csv
     resource = CustomerResource(mask_contact=not request.user.has_perm("customers.view_pii"))
-    out, count = writer(resource, segment_members(segment).prefetch_related("score").order_by("id"))
+    out, count = writer(resource, members.prefetch_related("score").order_by("id"))
     audit_record(actor=request.user, action=AuditEvent.Action.EXPORT, object_type="segment", object_id=segment.pk,
                  detail={"format": file_format, "rows": count, "segment": segment.name})
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")

@@ -144,7 +144,8 @@ def test_a_refresh_skips_a_broken_stored_rule_marks_it_and_applies_the_others(ma
     assert good.broken_at is None
     page = manager_client.get(reverse("customers:tags"))
     assert page.status_code == 200
-    assert 'data-rule-broken="%d"' % bad.pk in page.content.decode()
+    assert f'data-rule-broken="{bad.pk}"' in page.content.decode()
+    assert manager_client.get(f"/api/autotag-rules/{bad.pk}/").json()["broken_reason"] == bad.broken_reason
 
 
 def test_fixing_a_broken_rule_clears_its_mark(manager_client):
