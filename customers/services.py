@@ -7,6 +7,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from crm.models import AuditEvent, Job
@@ -95,12 +96,75 @@ def _phone_tail(phone: str) -> str:
     return digits[-4:] if len(digits) >= 4 else ""
 
 
-def customer_update(*, customer: Customer, data: dict[str, Any], actor=None) -> Customer:
+class EditConflict(ValidationError):
+    """Someone else changed the same fields since the editor opened the form. `base` is the current state to
+    carry in the form, so that saving again deliberately replaces their values."""
+
+    def __init__(self, errors: dict[str, list], *, base: dict[str, str]):
+        self.base = base
+        super().__init__(errors)
+
+
+def edit_fingerprint(name: str, value) -> str:
+    """A field's value as the edit form carries it, to tell later what the editor changed and what changed
+    under them. Contact values are keyed hashes: the form never holds them (see forms.CustomerForm), and a
+    plain hash of an 11-digit phone could be reversed by trying every number."""
+    text = "" if value is None else str(value)
+    if name in CONTACT_FIELDS:
+        return salted_hmac("customers.edit_fingerprint", f"{name}:{text}").hexdigest()
+    return text
+
+
+def customer_edit_base(customer: Customer) -> dict[str, str]:
+    """The editable fields as the edit form opens them; handed back to `customer_update(base=...)`."""
+    return {name: edit_fingerprint(name, getattr(customer, name)) for name in EDITABLE_FIELDS}
+
+
+def _edits_since(*, customer: Customer, base: dict[str, str], data: dict[str, Any]) -> dict[str, Any]:
+    """The part of `data` the editor changed from `base`. Two tabs on one customer: the second save must not
+    put back the values the first one replaced, so a field the editor left alone is not written. A field both
+    changed, differently, is a conflict the editor is told about, not a silent overwrite."""
+    edits = {name: value for name, value in data.items()
+             if name not in base or edit_fingerprint(name, value) != base[name]}
+    clashes = {
+        name: value for name, value in edits.items()
+        if name in base and edit_fingerprint(name, getattr(customer, name)) != base[name]
+        and getattr(customer, name) != value
+    }
+    if clashes:
+        raise EditConflict({name: [_conflict_message(customer, name)] for name in clashes},
+                           base=customer_edit_base(customer))
+    return edits
+
+
+def _conflict_message(customer: Customer, name: str) -> str:
+    if name in CONTACT_FIELDS:
+        return _("Someone else changed this while you were editing. Save again to replace it with yours.")
+    current = getattr(customer, name)
+    return _("Someone else changed this to “%(value)s” while you were editing. Save again to replace it with "
+             "yours.") % {"value": "" if current is None else current}
+
+
+def customer_update(*, customer: Customer, data: dict[str, Any], actor=None,
+                    base: dict[str, str] | None = None) -> Customer:
     """Change profile fields by hand. Records `customer_edited` with the names of the fields that changed
-    (never their values: the timeline is shown masked to everyone)."""
+    (never their values: the timeline is shown masked to everyone). With `base` (the fields as the editor's form
+    opened them, `customer_edit_base`), only what the editor changed is written, and a field someone else
+    changed meanwhile raises EditConflict."""
     unknown = set(data) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValidationError({name: [_("This field cannot be edited.")] for name in sorted(unknown)})
+    with transaction.atomic():
+        if base is not None:
+            # Compared with the row as it is now, locked so a save in the other tab cannot slip in between.
+            current = Customer.objects.select_for_update().only(*EDITABLE_FIELDS).get(pk=customer.pk)
+            for name in EDITABLE_FIELDS:
+                setattr(customer, name, getattr(current, name))
+            data = _edits_since(customer=customer, base=base, data=data)
+        return _customer_write(customer=customer, data=data, actor=actor)
+
+
+def _customer_write(*, customer: Customer, data: dict[str, Any], actor) -> Customer:
     changed = [name for name, value in data.items() if getattr(customer, name) != value]
     if not changed:
         return customer

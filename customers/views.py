@@ -1,3 +1,5 @@
+import json
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.auth.mixins import PermissionRequiredMixin
@@ -170,7 +172,17 @@ class CustomerEditView(PermissionRequiredMixin, UpdateView):
 
     def form_valid(self, form):
         try:
-            services.customer_update(customer=self.object, data=form.changes(), actor=self.request.user)
+            services.customer_update(customer=self.object, data=form.changes(), actor=self.request.user,
+                                     base=form.cleaned_data["base"])
+        except services.EditConflict as exc:
+            # Carry the current state: saving again now replaces the other editor's values on purpose.
+            form.data = form.data.copy()
+            form.data["base"] = json.dumps(exc.base)
+            for field, errors in exc.message_dict.items():
+                form.add_error(field, errors)
+            response = self.form_invalid(form)
+            response.status_code = 409
+            return response
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
