@@ -152,11 +152,13 @@ def test_fixing_a_broken_rule_clears_its_mark(manager_client):
     tag = TagFactory()
     rule = _store_without_validation(AutoTagRule, name="年龄", tag=tag, definition=condition("age", "gte", 5000))
     segmentation_refresh()
+    form_page = manager_client.get(reverse("customers:autotag-edit", args=[rule.pk]))
 
     response = manager_client.post(reverse("customers:autotag-edit", args=[rule.pk]), {
         "name": "年龄", "tag": tag.pk, "is_active": "on", "definition": json.dumps(condition("age", "gte", 50))})
 
     rule.refresh_from_db()
+    assert f'data-rule-broken="{rule.pk}"' in form_page.content.decode()
     assert response.status_code == 302
     assert (rule.broken_at, rule.broken_reason) == (None, "")
 
