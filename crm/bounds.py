@@ -56,6 +56,11 @@ def check_amount(value, *, minimum=-MAX_AMOUNT) -> Decimal:
     return number
 
 
+def check_count(value) -> Decimal:
+    """Orders, points, thresholds in yuan: a finite number from 0 to 10^9."""
+    return check_amount(value, minimum=0)
+
+
 def check_text(value: str) -> str:
     # PostgreSQL text cannot hold a NUL byte: the query fails instead of matching nothing.
     if "\x00" in value:

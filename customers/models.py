@@ -5,18 +5,23 @@ below answers a query a page or a segment runs. Unique text keys use Meta.constr
 unique=True, because on PostgreSQL unique=True on a CharField adds a second `_like` index we never use.
 """
 
+import logging
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.bounds import MAX_DAYS
+from crm.bounds import MAX_DAYS, check_count, check_days
 from crm.db import NullsLastIndex
 from crm.models import TimeStampedModel
 
 from .querysets import CustomerQuerySet, OrderQuerySet
+
+logger = logging.getLogger(__name__)
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
@@ -595,7 +600,30 @@ class SegmentationSettings(models.Model):
     @classmethod
     def load(cls) -> "SegmentationSettings":
         settings_row, _created = cls.objects.get_or_create(pk=1)
+        settings_row._use_defaults_for_out_of_range()
         return settings_row
+
+    def _use_defaults_for_out_of_range(self) -> None:
+        """A value saved before the bounds existed (churned after 999,999,999 days) would fail every refresh
+        with an overflow: such a field falls back to its default here, in memory, until the shop saves the
+        settings again (the form then offers the default)."""
+        for name in ("new_days", "dormant_days", "churned_days", "tier_window_days", "points_expiry_months"):
+            field = self._meta.get_field(name)
+            try:
+                field.run_validators(getattr(self, name))
+            except ValidationError:
+                logger.warning("segmentation settings: %s=%r is out of range, using the default", name,
+                               getattr(self, name))
+                setattr(self, name, field.get_default())
+        for name, check in (("rfm_r_days", check_days), ("rfm_f_orders", check_count),
+                            ("rfm_m_amounts", check_count)):
+            try:
+                for value in getattr(self, name) or []:
+                    check(value)
+            except (ValidationError, TypeError):
+                logger.warning("segmentation settings: %s=%r is out of range, using the default", name,
+                               getattr(self, name))
+                setattr(self, name, [])
 
 
 class AutoTagRule(models.Model):

@@ -105,17 +105,13 @@ def _ascending_four(values, label: str, check) -> list:
     return values
 
 
-def _count(value) -> None:
-    bounds.check_amount(value, minimum=0)
-
-
 @transaction.atomic
 def segmentation_settings_update(*, shop: SegmentationSettings, **fields) -> SegmentationSettings:
     for name, value in fields.items():
         setattr(shop, name, value)
     shop.rfm_r_days = _ascending_four(shop.rfm_r_days, "rfm_r_days", bounds.check_days)
-    shop.rfm_f_orders = _ascending_four(shop.rfm_f_orders, "rfm_f_orders", _count)
-    shop.rfm_m_amounts = _ascending_four(shop.rfm_m_amounts, "rfm_m_amounts", _count)
+    shop.rfm_f_orders = _ascending_four(shop.rfm_f_orders, "rfm_f_orders", bounds.check_count)
+    shop.rfm_m_amounts = _ascending_four(shop.rfm_m_amounts, "rfm_m_amounts", bounds.check_count)
     if not shop.dormant_days < shop.churned_days:
         raise ValidationError({"churned_days": _("Churned must come after dormant (more days).")})
     shop.full_clean()

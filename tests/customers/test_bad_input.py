@@ -189,3 +189,19 @@ def test_a_stored_out_of_range_segment_shows_its_problem_everywhere_instead_of_f
     assert {name: r.status_code for name, r in api.items()} == {
         "retrieve": 200, "count": 400, "members": 400, "insight": 400}
     assert "definition" in api["count"].json()
+
+
+def test_a_refresh_runs_on_out_of_range_settings_saved_before_the_bounds():
+    customer = CustomerFactory()
+    OrderFactory(customer=customer)
+    SegmentationSettings.load()
+    SegmentationSettings.objects.update(
+        rfm_mode="thresholds", rfm_r_days=[30, 90, 180, 99999999999], rfm_m_amounts=[200, 500, 1000, 1e300],
+        tier_window_days=999999999, churned_days=999999999, new_days=999999999,
+    )
+
+    result = segmentation_refresh()
+
+    assert result["rfm_and_lifecycle"] >= 1
+    assert SegmentationSettings.load().rfm_r_days == []  # the defaults stand in, in memory only
+    assert SegmentationSettings.objects.get().churned_days == 999999999
