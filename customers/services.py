@@ -111,7 +111,7 @@ def edit_fingerprint(name: str, value) -> str:
     plain hash of an 11-digit phone could be reversed by trying every number."""
     text = "" if value is None else str(value)
     if name in CONTACT_FIELDS:
-        return salted_hmac("customers.edit_fingerprint", f"{name}:{text}").hexdigest()
+        return salted_hmac("customers.edit_fingerprint", f"{name}:{text}", algorithm="sha256").hexdigest()
     return text
 
 
