@@ -205,3 +205,34 @@ def test_a_refresh_runs_on_out_of_range_settings_saved_before_the_bounds():
     assert result["rfm_and_lifecycle"] >= 1
     assert SegmentationSettings.load().rfm_r_days == []  # the defaults stand in, in memory only
     assert SegmentationSettings.objects.get().churned_days == 999999999
+
+
+@pytest.fixture
+def failing_condition():
+    """A condition that validates but whose query fails in the database (division by zero), as a rule's query
+    could for a reason no validation foresaw."""
+    from django.db.models import Q
+    from django.db.models.expressions import RawSQL
+
+    from customers.segmentation.conditions import REGISTRY, register_condition
+
+    register_condition("test_fails_in_sql", label="fails", kind="bool",
+                       build=lambda operator, value, ctx: Q(pk__in=RawSQL("SELECT 1 / 0", [])))
+    yield "test_fails_in_sql"
+    REGISTRY.pop("test_fails_in_sql")
+
+
+@pytest.mark.postgres  # SQLite answers NULL to a division by zero instead of failing
+def test_a_rule_whose_query_fails_is_marked_broken_and_the_refresh_goes_on(failing_condition):
+    customer = CustomerFactory()
+    OrderFactory(customer=customer)
+    good_tag, bad_tag = TagFactory(name="好"), TagFactory(name="坏")
+    AutoTagRule.objects.create(name="全部", tag=good_tag, definition={"op": "and", "conditions": []})
+    bad = AutoTagRule.objects.create(name="坏", tag=bad_tag,
+                                     definition=condition(failing_condition, "is_true", None))
+
+    segmentation_refresh()
+
+    bad.refresh_from_db()
+    assert CustomerTag.objects.filter(tag=good_tag, customer=customer).exists()
+    assert bad.broken_at is not None and "division by zero" in bad.broken_reason
