@@ -267,13 +267,21 @@ class AutoTagRuleViewSet(viewsets.ModelViewSet):
     serializer_class = AutoTagRuleSerializer
 
     def perform_create(self, serializer):
-        serializer.instance = autotag_rule_save(rule=AutoTagRule(**serializer.validated_data), actor=self.request.user)
+        try:
+            serializer.instance = autotag_rule_save(rule=AutoTagRule(**serializer.validated_data),
+                                                    actor=self.request.user)
+        except DjangoValidationError as exc:
+            raise _drf_error(exc) from exc
 
     def perform_update(self, serializer):
         rule = serializer.instance
         for name, value in serializer.validated_data.items():
             setattr(rule, name, value)
-        autotag_rule_save(rule=rule, actor=self.request.user)
+        try:
+            # A partial update keeps the stored definition, which may predate a bound: a 400 naming it.
+            autotag_rule_save(rule=rule, actor=self.request.user)
+        except DjangoValidationError as exc:
+            raise _drf_error(exc) from exc
 
 
 def register(router) -> None:

@@ -236,3 +236,14 @@ def test_a_rule_whose_query_fails_is_marked_broken_and_the_refresh_goes_on(faili
     bad.refresh_from_db()
     assert CustomerTag.objects.filter(tag=good_tag, customer=customer).exists()
     assert bad.broken_at is not None and "division by zero" in bad.broken_reason
+
+
+def test_renaming_a_broken_rule_through_the_api_names_the_problem_instead_of_failing(manager_client):
+    rule = _store_without_validation(AutoTagRule, name="年龄", tag=TagFactory(),
+                                     definition=condition("age", "gte", 5000))
+
+    response = manager_client.patch(f"/api/autotag-rules/{rule.pk}/", {"name": "老人"},
+                                    content_type="application/json")
+
+    assert response.status_code == 400
+    assert "definition" in response.json()
