@@ -101,9 +101,9 @@ class CustomerFilter(django_filters.FilterSet):
     orders_min = BoundedNumberFilter(field_name="order_count", lookup_expr="gte", label=_("Orders, at least"))
     orders_max = BoundedNumberFilter(field_name="order_count", lookup_expr="lte", label=_("Orders, at most"))
     paid_after = BoundedDateFilter(method="filter_paid_after", label=_("Last paid on or after"),
-                                           widget=DateInput)
+                                   widget=DateInput)
     paid_before = BoundedDateFilter(method="filter_paid_before", label=_("Last paid on or before"),
-                                            widget=DateInput)
+                                    widget=DateInput)
     sort = django_filters.ChoiceFilter(choices=list(SORT_LABELS.items()), method="filter_sort",
                                        label=_("Sort by"), empty_label=None)
 
@@ -177,11 +177,11 @@ class OrderFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=OrderStatus.choices, label=_("Status"))
     paid_after = BoundedDateFilter(method="filter_paid_after", label=_("Paid on or after"), widget=DateInput)
     paid_before = BoundedDateFilter(method="filter_paid_before", label=_("Paid on or before"),
-                                            widget=DateInput)
+                                    widget=DateInput)
     ordered_after = BoundedDateFilter(method="filter_ordered_after", label=_("Ordered on or after"),
-                                              widget=DateInput)
+                                      widget=DateInput)
     ordered_before = BoundedDateFilter(method="filter_ordered_before", label=_("Ordered on or before"),
-                                               widget=DateInput)
+                                       widget=DateInput)
 
     class Meta:
         model = Order
