@@ -9,9 +9,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.models import AuditEvent, Job
+from crm.models import Job
 from crm.services import audit_record
 
+from .audit import CustomerAudit
 from .models import (
     Customer,
     CustomerAddress,
@@ -189,7 +190,7 @@ def customer_create(
             customer.save()
             timeline_record(customer=customer, kind="customer_created", actor=actor,
                             summary=str(Customer.Source(source).label))
-            audit_record(actor=actor, action=AuditEvent.Action.CREATE, object_type="customer",
+            audit_record(actor=actor, action=CustomerAudit.CREATE, object_type="customer",
                          object_id=customer.pk,
                          detail={"source": source, "possible_duplicates": [twin.pk for twin in twins]})
     except IntegrityError as exc:  # the same member name entered at the same moment by someone else
@@ -218,7 +219,7 @@ def customer_contact_reveal(*, customer: Customer, actor, reason: str) -> dict[s
     if not (actor.has_perm("customers.reveal_pii") and actor.has_perm("customers.view_pii")):
         raise PermissionDenied(_("Your role cannot reveal contact details."))
     with transaction.atomic():
-        audit_record(actor=actor, action=AuditEvent.Action.REVEAL, object_type="customer",
+        audit_record(actor=actor, action=CustomerAudit.REVEAL, object_type="customer",
                      object_id=customer.pk, reason=reason)
         timeline_record(customer=customer, kind="contact_revealed", actor=actor, summary=reason[:300])
     return {name: getattr(customer, name) for name in CONTACT_FIELDS}
@@ -328,7 +329,7 @@ def customer_merge(*, source: Customer, target: Customer, actor=None) -> Custome
         CustomerScore.objects.filter(customer=source).delete()
         merge = CustomerMerge.objects.create(source=source, target=target, merged_by=_user(actor), moved=moved)
         counts = {kind: len(ids) for kind, ids in moved.items()}
-        audit_record(actor=actor, action=AuditEvent.Action.MERGE, object_type="customer", object_id=target.pk,
+        audit_record(actor=actor, action=CustomerAudit.MERGE, object_type="customer", object_id=target.pk,
                      detail={"merge_id": merge.pk, "source_id": source.pk, "target_id": target.pk, "moved": counts})
         summary = _("%(source)s merged into %(target)s") % {"source": source.display_name,
                                                             "target": target.display_name}
@@ -359,7 +360,7 @@ def customer_unmerge(*, merge: CustomerMerge, actor=None) -> CustomerMerge:
         source.save(update_fields=["merged_into", "updated_at"])
         merge.undone_at = timezone.now()
         merge.save(update_fields=["undone_at"])
-        audit_record(actor=actor, action=AuditEvent.Action.UNMERGE, object_type="customer", object_id=target.pk,
+        audit_record(actor=actor, action=CustomerAudit.UNMERGE, object_type="customer", object_id=target.pk,
                      detail={"merge_id": merge.pk, "source_id": source.pk, "target_id": target.pk})
         summary = _("Merge of %(source)s into %(target)s undone") % {"source": source.display_name,
                                                                      "target": target.display_name}
@@ -399,7 +400,7 @@ def customer_export(*, actor, queryset, filters: dict, file_format: str, progres
     detail = {"format": file_format, "filter": filters, "rows": count}
     if job_id is not None:
         detail["job_id"] = job_id
-    audit_record(actor=actor, action=AuditEvent.Action.EXPORT, object_type="customer", detail=detail)
+    audit_record(actor=actor, action=CustomerAudit.EXPORT, object_type="customer", detail=detail)
     return out, count
 
 
