@@ -199,7 +199,7 @@ CELERY_TASK_ACKS_LATE = True  # a task whose worker died is run again; tasks are
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
-# Celery's Django fixup closes the DB connection around every task unless this is set (PERFORMANCE-NOTES:
+# Celery's Django fixup closes the DB connection around every task unless this is set (docs/performance.md:
 # 154 → 861 tasks/s). Connections are still health-checked (CONN_HEALTH_CHECKS).
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=200)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
