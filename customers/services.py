@@ -13,16 +13,13 @@ from crm.models import Job
 from crm.services import audit_record
 
 from .audit import CustomerAudit
+from .merging import merge_moves
 from .models import (
     Customer,
-    CustomerAddress,
     CustomerMerge,
     CustomerNote,
     CustomerScore,
-    CustomerTag,
-    Order,
     PointsEntry,
-    Refund,
     TimelineEvent,
 )
 
@@ -255,45 +252,6 @@ def customer_consent_give(*, customer: Customer, source: str, actor=None) -> Cus
 # What moves from the merged-away customer to the one that stays, in the order it is moved back on undo.
 # Rows that would collide with the target's own (the same address fingerprint, tag, or timeline dedupe key)
 # stay with the source: the target already has that fact, and undo then restores exactly what moved.
-MERGE_MOVES = ("orders", "refunds", "addresses", "notes", "timeline", "tags", "points")
-
-
-def _movable(kind: str, *, source_id: int, target_id: int) -> list[int]:
-    if kind == "orders":
-        return list(Order.objects.filter(customer_id=source_id).values_list("id", flat=True))
-    if kind == "refunds":
-        return list(Refund.objects.filter(customer_id=source_id).values_list("id", flat=True))
-    if kind == "notes":
-        return list(CustomerNote.objects.filter(customer_id=source_id).values_list("id", flat=True))
-    if kind == "points":  # the ledger follows the orders it was earned on; balances are recomputed after
-        return list(PointsEntry.objects.filter(customer_id=source_id).values_list("id", flat=True))
-    if kind == "addresses":
-        taken = CustomerAddress.objects.filter(customer_id=target_id).values("fingerprint")
-        qs = CustomerAddress.objects.filter(customer_id=source_id).exclude(fingerprint__in=taken)
-        return list(qs.values_list("id", flat=True))
-    if kind == "timeline":
-        taken = TimelineEvent.objects.filter(customer_id=target_id, dedupe_key__isnull=False).values("dedupe_key")
-        qs = TimelineEvent.objects.filter(customer_id=source_id).exclude(dedupe_key__in=taken)
-        return list(qs.values_list("id", flat=True))
-    taken = CustomerTag.objects.filter(customer_id=target_id).values("tag_id")
-    return list(CustomerTag.objects.filter(customer_id=source_id).exclude(tag_id__in=taken)
-                .values_list("id", flat=True))
-
-
-MERGE_MODELS = {
-    "orders": Order, "refunds": Refund, "addresses": CustomerAddress, "notes": CustomerNote,
-    "timeline": TimelineEvent, "tags": CustomerTag, "points": PointsEntry,
-}
-
-
-def _move(kind: str, ids: list[int], *, from_id: int, to_id: int) -> int:
-    model = MERGE_MODELS[kind]
-    moved = 0
-    for start in range(0, len(ids), 5000):  # bounded IN lists (SQLite caps bound parameters)
-        moved += model.objects.filter(id__in=ids[start:start + 5000], customer_id=from_id).update(customer_id=to_id)
-    return moved
-
-
 def _refresh_derived(customer_ids: list[int]) -> None:
     """Recompute order figures and segmentation for the customers a merge touched."""
     from customers.segmentation.points import balances_refresh
@@ -306,9 +264,10 @@ def _refresh_derived(customer_ids: list[int]) -> None:
 
 
 def customer_merge(*, source: Customer, target: Customer, actor=None) -> CustomerMerge:
-    """Merge `source` (a duplicate) into `target`: its orders, refunds, addresses, notes, timeline and tags
-    move; `source` stays as a row with `merged_into` set. `CustomerMerge.moved` keeps the moved ids so
-    `customer_unmerge` restores exactly. Logged in the audit trail and on both timelines."""
+    """Merge `source` (a duplicate) into `target`: the rows of every registered move (customers/merging.py:
+    orders, refunds, addresses, notes, timeline, tags, points, and what other apps add) move; `source` stays
+    as a row with `merged_into` set. `CustomerMerge.moved` keeps the moved ids so `customer_unmerge` restores
+    exactly. Logged in the audit trail and on both timelines."""
     if source.pk == target.pk:
         raise ValidationError({"source": [_("A customer cannot be merged into itself.")]})
     with transaction.atomic():
@@ -319,9 +278,9 @@ def customer_merge(*, source: Customer, target: Customer, actor=None) -> Custome
         if source.merged_into_id or target.merged_into_id:
             raise ValidationError({"source": [_("Only customers that are not merged already can be merged.")]})
         moved = {}
-        for kind in MERGE_MOVES:
-            moved[kind] = _movable(kind, source_id=source.pk, target_id=target.pk)
-            _move(kind, moved[kind], from_id=source.pk, to_id=target.pk)
+        for move in merge_moves():
+            moved[move.name] = move.movable_ids(source_id=source.pk, target_id=target.pk)
+            move.move(moved[move.name], from_id=source.pk, to_id=target.pk)
         source.merged_into = target
         source.save(update_fields=["merged_into", "updated_at"])
         # A merged-away customer is in no segment and no RFM cell: its scores and stage go (an undo scores
@@ -350,8 +309,8 @@ def customer_unmerge(*, merge: CustomerMerge, actor=None) -> CustomerMerge:
         target = Customer.objects.select_for_update().get(pk=merge.target_id)
         if target.merged_into_id:
             raise ValidationError(_("The customer this was merged into was merged on; undo that merge first."))
-        for kind in reversed(MERGE_MOVES):
-            _move(kind, merge.moved.get(kind, []), from_id=target.pk, to_id=source.pk)
+        for move in reversed(merge_moves()):
+            move.move(merge.moved.get(move.name, []), from_id=target.pk, to_id=source.pk)
         # Points earned or reversed on the moved orders while they were the target's go back with the orders.
         PointsEntry.objects.filter(customer_id=target.pk, order_id__in=merge.moved.get("orders", [])).update(
             customer_id=source.pk
