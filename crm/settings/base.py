@@ -158,6 +158,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "crm.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # A service's ValidationError is a 400 with the field paths, without a try/except in every view.
+    "EXCEPTION_HANDLER": "crm.api_errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Huike CRM API",

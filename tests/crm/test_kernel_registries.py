@@ -95,3 +95,16 @@ def test_audit_actions_are_registered_codes_with_labels(monkeypatch):
     event = audit_record(actor=None, action="coupon_issue")
     assert AuditEvent.objects.get(pk=event.pk).action_label == "Coupon issued"
     assert audit_record(actor=None, action="merge").action_label in {"Merge customers", "合并客户"}
+
+
+def test_a_services_validation_error_is_a_400_with_field_paths(rf):
+    from django.core.exceptions import ValidationError
+    from rest_framework.exceptions import ValidationError as DRFValidationError
+
+    from crm.api_errors import exception_handler
+
+    response = exception_handler(ValidationError({"phone": ["bad"], "__all__": ["clash"]}), {})
+    assert response.status_code == 400
+    assert response.data == {"phone": ["bad"], "non_field_errors": ["clash"]}
+    assert exception_handler(ValidationError("plain"), {}).data == {"non_field_errors": ["plain"]}
+    assert exception_handler(DRFValidationError({"x": ["y"]}), {}).status_code == 400
