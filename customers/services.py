@@ -389,47 +389,38 @@ def customer_export_job_create(*, actor, filters: dict, file_format: str) -> Job
     return job
 
 
-def customer_export_job_execute(*, job_id: int) -> str | None:
-    """Run a queued export job: write the file to private storage (never served by URL; downloaded through
-    customers.views.customer_export_download) and put its name and row count in the job's result. Idempotent:
-    a run after a lost worker writes the file again (and logs the export once, when it completes)."""
+def customer_export_work(job: Job) -> dict:
+    """The work of an export job (run by crm.jobs.job_run): write the file to private storage (never served by
+    URL; downloaded through customers.views.customer_export_download) and return its name and row count. A run
+    after a lost worker writes the file again (and logs the export once, when it completes)."""
     from django.core.files import File
     from django.core.files.storage import storages
     from django.http import QueryDict
 
-    from crm.services import job_claim, job_finish, job_progress
+    from crm.services import job_progress
 
     from .selectors import customer_filter
 
-    job = job_claim(job_id=job_id)
-    if job is None:
-        return None
     params = QueryDict(mutable=True)
     for name, values in job.params["filter"].items():
         params.setlist(name, values)
     file_format = job.params["format"]
-    try:
-        actor = job.created_by
-        if actor is None or not actor.is_active:
-            raise PermissionDenied(_("The person who asked for this export can no longer export."))
-        filterset = customer_filter(params=params)
-        if not filterset.is_valid():
-            raise ValidationError(_("The filter of this export is no longer valid."))
-        total = filterset.qs.count()
-        job_progress(job=job, done=0, total=total or 1, step=str(_("Writing the file")))
-        out, count = customer_export(
-            actor=actor, queryset=filterset.qs, filters=job.params["filter"], file_format=file_format,
-            job_id=job.pk, progress=lambda done: job_progress(job=job, done=done, total=max(total, done)),
-        )
-        with out:
-            stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-            name = storages["private"].save(f"exports/customers-{job.pk}-{stamp}.{file_format}", File(out))
-    except (PermissionDenied, ValidationError) as exc:
-        job_finish(job=job, status=Job.Status.FAILED, error=" ".join(getattr(exc, "messages", [str(exc)])))
-        return Job.Status.FAILED
-    job_finish(job=job, status=Job.Status.SUCCEEDED,
-               result={"file": name, "rows": count, "format": file_format, "filter": job.params["filter"]})
-    return Job.Status.SUCCEEDED
+    actor = job.created_by
+    if actor is None or not actor.is_active:
+        raise PermissionDenied(_("The person who asked for this export can no longer export."))
+    filterset = customer_filter(params=params)
+    if not filterset.is_valid():
+        raise ValidationError(_("The filter of this export is no longer valid."))
+    total = filterset.qs.count()
+    job_progress(job=job, done=0, total=total or 1, step=str(_("Writing the file")))
+    out, count = customer_export(
+        actor=actor, queryset=filterset.qs, filters=job.params["filter"], file_format=file_format,
+        job_id=job.pk, progress=lambda done: job_progress(job=job, done=done, total=max(total, done)),
+    )
+    with out:
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        name = storages["private"].save(f"exports/customers-{job.pk}-{stamp}.{file_format}", File(out))
+    return {"file": name, "rows": count, "format": file_format, "filter": job.params["filter"]}
 
 
 def customer_export_files_purge(*, older_than_days: int = EXPORT_FILE_RETENTION_DAYS) -> int:
