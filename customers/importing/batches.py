@@ -79,7 +79,9 @@ class FileState:
     summary: dict
     present: set = field(default_factory=set)  # the fields this file's layout has
     seen: SeenOrders = field(default_factory=SeenOrders)  # orders: int(order_no) -> packed (hash, line, status)
-    line_numbers: dict = field(default_factory=dict)  # 2017 宝贝报表: order_no -> lines so far
+    line_numbers: dict = field(default_factory=dict)  # 2017 宝贝报表: order_no -> highest place given so far
+    claimed: set = field(default_factory=set)  # 2017 宝贝报表: the line keys its rows took (line_match.py)
+    keyless_seen: dict = field(default_factory=dict)  # 2017 宝贝报表: (order_no, content hash) -> first line
     affected: set = field(default_factory=set)  # customers whose orders/refunds changed in the batches that landed
     contact_changed: set = field(default_factory=set)  # customers whose contact details changed in them
     line_orders: list = field(default_factory=list)  # orders (ids) that got new or changed lines in them
