@@ -86,6 +86,7 @@ class FileState:
     contact_changed: set = field(default_factory=set)  # customers whose contact details changed in them
     line_orders: list = field(default_factory=list)  # orders (ids) that got new or changed lines in them
     figured: set = field(default_factory=set)  # new customers created with their figures (staged_orders)
+    rekeyed: dict = field(default_factory=dict)  # customer id -> {customer id that took its orders: orders}
 
     def warn(self, line: int, column: str, value: str, reason: str) -> None:
         self.summary["warning_count"] += 1
@@ -108,6 +109,7 @@ class RunState:
     batch_affected: set = field(default_factory=set)  # the current batch's, until its transaction commits
     batch_contact_changed: set = field(default_factory=set)
     batch_line_orders: list = field(default_factory=list)
+    batch_rekeyed: list = field(default_factory=list)  # (customer id before, after) of each re-keyed order
 
 
 def local_text(value) -> str | None:
