@@ -7,7 +7,7 @@ from django.db import connection
 
 from customers.models import Order, OrderLine, Product
 
-from . import sql
+from . import line_match, sql
 from .batches import RunState
 from .columns import FIELDS, LINES
 from .records import LINE_HASHED
@@ -41,6 +41,11 @@ def compare_staged_lines(staging: Staging) -> None:
     Runs ahead, on another connection, once the run's orders are written, while their figures and timeline
     are (ahead.py); the writer does it itself otherwise. A line a concurrent import writes meanwhile is
     handled as in the writer's own gap between comparing and writing (Raced, ON CONFLICT)."""
+    if staging.prepared["keyless"]:  # their keys: the stored lines they match, or new places in their orders
+        line_match.staged_keyless_keys(
+            staging.table("linekeys"), staging.prepared["ready"], staging.prepared["winners"],
+            staging.state.present, _hashed,
+        )
     compared = _compare(staging, staging.prepared["winners"])
     staging.prepared["compared"] = compared
     counts = _changes(compared)
@@ -49,6 +54,8 @@ def compare_staged_lines(staging: Staging) -> None:
         # it comes later): a plan for a table taken as empty would be far off. The key column only: ~20 ms.
         execute(f"ANALYZE {sql.table(Order)} (order_no)")
         staging.prepared["written"] = _written_create(staging, staging.prepared["ready"], compared)
+        if counts.get("new"):  # a new 子订单编号 adopts the stored key-less line it matches (line_match.py)
+            line_match.staged_keyed_adopt(staging.prepared["written"])
 
 
 def write_staged_lines(staging: Staging, run: RunState) -> None:
@@ -112,11 +119,10 @@ def _ready_create(staging: Staging) -> str:
     """The good rows with their line key, product key and content hash (records.LINE_HASHED, as Python spells
     each value)."""
     ready = staging.table("ready")
-    hashed = ", ".join(f"coalesce(x.{n}::text, 'None')" for n in LINE_HASHED)
     execute(
         f"""
         CREATE UNLOGGED TABLE {ready} AS
-        SELECT x.*, md5(concat_ws(E'\\x1f', {hashed})) AS content_hash FROM (
+        SELECT x.*, {_hashed("x")} AS content_hash FROM (
             SELECT c.*,
                    CASE WHEN c.line_no <> '' THEN c.line_no ELSE c.order_no || ':' || k.place END AS line_key,
                    CASE WHEN c.merchant_code <> '' THEN left(c.merchant_code, 200)
@@ -131,6 +137,11 @@ def _ready_create(staging: Staging) -> str:
     )
     execute(f"ANALYZE {ready}")
     return ready
+
+
+def _hashed(alias: str) -> str:
+    """The content hash of a line of `alias` (records.LINE_HASHED, as Python spells each value)."""
+    return "md5(concat_ws(E'\\x1f', " + ", ".join(f"coalesce({alias}.{n}::text, 'None')" for n in LINE_HASHED) + "))"
 
 
 def _duplicates_resolve(staging: Staging, ready: str) -> str:
@@ -150,7 +161,12 @@ def _duplicates_resolve(staging: Staging, ready: str) -> str:
             state.summary["duplicates"] += 1
     for line, key in sorted(warnings):
         state.warn(line, "子订单编号", key, f"line {key} appears twice in this file; the later row wins")
-    return dropped_create(staging, losers)
+    # Layouts without 子订单编号: a row identical to an earlier one of its order is stored once (line_match.py).
+    repeats, staging.prepared["keyless"] = line_match.staged_keyless_repeats(
+        ready, lambda line, no, reason: state.warn(line, "订单编号", no, reason)
+    )
+    state.summary["duplicates"] += len(repeats)
+    return dropped_create(staging, losers + repeats)
 
 
 def _products_named(staging: Staging, winners: str) -> str:
@@ -219,7 +235,7 @@ def _written_create(staging: Staging, ready: str, compared: str) -> str:
     execute(
         f"CREATE UNLOGGED TABLE {written} AS SELECT r.line, k.change, "
         + ", ".join(f"r.{name}" for name in _COLUMNS)
-        + f", r.product_key, o.id AS order_id, o.customer_id FROM {ready} r "
+        + f", r.product_key, o.id AS order_id, o.customer_id, NULL::text AS adopt_key FROM {ready} r "
         f"JOIN {compared} k ON k.line = r.line AND k.change <> 'same' "
         f"LEFT JOIN {sql.table(Order)} o ON o.order_no = r.order_no"
     )
@@ -238,6 +254,12 @@ def _lines_write(written: str, low: int, high: int, *, plain: bool) -> tuple[int
     rows = (
         f"SELECT w.*, p.id AS product_id FROM {written} w LEFT JOIN {sql.table(Product)} p ON p.key = w.product_key "
         f"WHERE w.line BETWEEN {low} AND {high}"
+    )
+    # Stored key-less lines a new 子订单编号 adopted take that key first: the upsert then updates them.
+    lines = sql.table(OrderLine)
+    execute(
+        f"UPDATE {lines} t SET line_key = w.line_key FROM {written} w "
+        f"WHERE w.line BETWEEN {low} AND {high} AND w.adopt_key IS NOT NULL AND t.line_key = w.adopt_key"
     )
     created = 0
     if plain:
