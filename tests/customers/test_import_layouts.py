@@ -12,7 +12,7 @@ import pytest
 from django.db.models import Count
 
 from customers.importing import import_files
-from customers.models import Customer, CustomerMerge, OrderLine
+from customers.models import Customer, CustomerMerge, Order, OrderLine
 
 from .importing_fixtures import LINE_HEADER_2017, SAMPLES, line_of, line_row, write_export
 
@@ -176,3 +176,23 @@ def test_two_different_2017_lines_of_the_same_item_are_both_kept(path, tmp_path)
         ("3003249668502739001:2", ""),
     ]
     assert summary["lines_created"] == 0 and summary["warnings"] == []
+
+
+def test_a_masked_buyer_re_keyed_by_an_older_export_is_merged_into_the_customer_that_took_its_orders():
+    # Given the 2023 订单报表: masked buyers under fallback keys
+    import_files([SAMPLES / "v2023" / f"{ORDERS}.csv"])
+    masked = Order.objects.get(order_no="355635695680582536").customer
+    assert masked.identity_key.startswith("fb:")
+
+    # When the 2017 订单报表 of the same orders gives the buyers' member names
+    summary = by_kind(import_files([SAMPLES / "v2017" / f"{ORDERS}.xlsx"]))
+
+    # Then the masked customer was merged into the customer that took its order, and is no potential customer
+    order = Order.objects.get(order_no="355635695680582536")
+    masked.refresh_from_db()
+    assert order.customer_id != masked.pk and masked.merged_into_id == order.customer_id
+    assert order.customer.order_count >= 1
+    merge = CustomerMerge.objects.get(source=masked)
+    assert merge.target_id == order.customer_id
+    assert not Customer.objects.filter(merged_into=None, orders=None).exists()
+    assert summary["orders"]["customers_merged"] == Customer.objects.exclude(merged_into=None).count() > 0
