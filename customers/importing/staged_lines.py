@@ -55,7 +55,7 @@ def compare_staged_lines(staging: Staging) -> None:
         execute(f"ANALYZE {sql.table(Order)} (order_no)")
         staging.prepared["written"] = _written_create(staging, staging.prepared["ready"], compared)
         if counts.get("new"):  # a new 子订单编号 adopts the stored key-less line it matches (line_match.py)
-            line_match.staged_keyed_adopt(staging.prepared["written"])
+            staging.prepared["adopted"] = line_match.staged_keyed_adopt(staging.prepared["written"])
 
 
 def write_staged_lines(staging: Staging, run: RunState) -> None:
@@ -70,12 +70,15 @@ def write_staged_lines(staging: Staging, run: RunState) -> None:
     if counts.get("new") or counts.get("changed"):
         written = staging.prepared["written"]
         parts = slices(staging, f"SELECT line FROM {written}")
+        adopted = bool(staging.prepared.get("adopted"))
         landed = 0
 
         def write_slice(low, high, before_commit) -> tuple[int, int]:
             result: list[int] = []  # lines created, updated
 
             def work(plain=True):
+                if adopted:
+                    _adopted_rekey(written, low, high)
                 result[:] = _lines_write(written, low, high, plain=plain)
 
             # New lines (not in the table when compared) go in with a plain INSERT; should a concurrent import
@@ -243,6 +246,15 @@ def _written_create(staging: Staging, ready: str, compared: str) -> str:
     return written
 
 
+def _adopted_rekey(written: str, low: int, high: int) -> None:
+    """The stored key-less lines the slice's new 子订单编号 adopted (line_match.staged_keyed_adopt) take that key,
+    in the slice's transaction: its upsert then updates them instead of inserting them again."""
+    execute(
+        f"UPDATE {sql.table(OrderLine)} t SET line_key = w.line_key FROM {written} w "
+        f"WHERE w.line BETWEEN {low} AND {high} AND w.adopt_key IS NOT NULL AND t.line_key = w.adopt_key"
+    )
+
+
 def _lines_write(written: str, low: int, high: int, *, plain: bool) -> tuple[int, int]:
     """The slice's new and changed lines; with `plain`, the new ones by a plain INSERT. Returns the lines
     created and updated."""
@@ -254,12 +266,6 @@ def _lines_write(written: str, low: int, high: int, *, plain: bool) -> tuple[int
     rows = (
         f"SELECT w.*, p.id AS product_id FROM {written} w LEFT JOIN {sql.table(Product)} p ON p.key = w.product_key "
         f"WHERE w.line BETWEEN {low} AND {high}"
-    )
-    # Stored key-less lines a new 子订单编号 adopted take that key first: the upsert then updates them.
-    lines = sql.table(OrderLine)
-    execute(
-        f"UPDATE {lines} t SET line_key = w.line_key FROM {written} w "
-        f"WHERE w.line BETWEEN {low} AND {high} AND w.adopt_key IS NOT NULL AND t.line_key = w.adopt_key"
     )
     created = 0
     if plain:
