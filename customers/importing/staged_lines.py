@@ -1,7 +1,8 @@
 """The set-based writer of a staged 宝贝报表 (see staged.py), with the rules of lines.write_lines: the line key
-(子订单编号, or the order number and the line's place in its order in this file), the product, the content hash,
-a line given twice in the file (the later row wins; different content is reported), products created, lines
-written only when new or changed, orphans (lines of orders not imported yet) counted."""
+(子订单编号, or for a key-less layout the stored line it matches or a new place in its order: line_match.py), the
+product, the content hash, a line given twice in the file (the later row wins; different content is reported; an
+identical key-less row is reported with both lines), a new 子订单编号 adopting a stored key-less line, products
+created, lines written only when new or changed, orphans (lines of orders not imported yet) counted."""
 
 from django.db import connection
 
