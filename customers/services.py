@@ -252,7 +252,7 @@ def customer_consent_give(*, customer: Customer, source: str, actor=None) -> Cus
 # What moves from the merged-away customer to the one that stays, in the order it is moved back on undo.
 # Rows that would collide with the target's own (the same address fingerprint, tag, or timeline dedupe key)
 # stay with the source: the target already has that fact, and undo then restores exactly what moved.
-def _refresh_derived(customer_ids: list[int]) -> None:
+def _refresh_derived(customer_ids: list[int], *, segments: bool = True) -> None:
     """Recompute order figures and segmentation for the customers a merge touched."""
     from customers.segmentation.points import balances_refresh
     from customers.segmentation.services import segmentation_refresh
@@ -260,14 +260,20 @@ def _refresh_derived(customer_ids: list[int]) -> None:
 
     customer_stats_refresh(customer_ids=customer_ids)
     balances_refresh(customer_ids=customer_ids)
-    segmentation_refresh(customer_ids=customer_ids)
+    if segments:
+        segmentation_refresh(customer_ids=customer_ids)
 
 
-def customer_merge(*, source: Customer, target: Customer, actor=None) -> CustomerMerge:
+def customer_merge(
+    *, source: Customer, target: Customer, actor=None, refresh_segments: bool = True
+) -> CustomerMerge:
     """Merge `source` (a duplicate) into `target`: the rows of every registered move (customers/merging.py:
     orders, refunds, addresses, notes, timeline, tags, points, and what other apps add) move; `source` stays
     as a row with `merged_into` set. `CustomerMerge.moved` keeps the moved ids so `customer_unmerge` restores
-    exactly. Logged in the audit trail and on both timelines."""
+    exactly. Logged in the audit trail and on both timelines.
+
+    `refresh_segments=False` leaves the segmentation refresh to the caller: an import merges many customers
+    and refreshes the segmentation once for all of them afterwards."""
     if source.pk == target.pk:
         raise ValidationError({"source": [_("A customer cannot be merged into itself.")]})
     with transaction.atomic():
@@ -295,7 +301,7 @@ def customer_merge(*, source: Customer, target: Customer, actor=None) -> Custome
         for customer in (target, source):
             timeline_record(customer=customer, kind="customer_merged", actor=actor, summary=summary,
                             data={"merge_id": merge.pk, "moved": counts})
-        _refresh_derived([source.pk, target.pk])
+        _refresh_derived([source.pk, target.pk], segments=refresh_segments)
     return merge
 
 
