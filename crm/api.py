@@ -6,7 +6,7 @@ from rest_framework import routers
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.permissions import AllowAny, IsAuthenticated
 
-from customers.api import register as register_customers
+from .registry import registry
 
 
 class ApiRootView(routers.APIRootView):
@@ -18,7 +18,8 @@ class Router(routers.DefaultRouter):
 
 
 router = Router()
-register_customers(router)
+for add_routes in registry.api:  # each app's viewsets (crm.registry.register_api in its ready())
+    add_routes(router)
 
 
 class TokenView(ObtainAuthToken):

@@ -12,6 +12,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from .models import AuditEvent, Job
+from .registry import registry
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +131,9 @@ def job_finish(*, job: Job, status: str, result: dict[str, Any] | None = None, e
 def audit_record(
     *, actor, action: str, object_type: str = "", object_id: str = "", reason: str = "", detail: dict | None = None
 ) -> AuditEvent:
+    if action not in registry.audit_actions:
+        # A typo here would write an event no filter or label knows; fail loudly in development and tests.
+        raise ValueError(f"Unknown audit action {action!r}: register it with crm.registry.register_audit_actions.")
     return AuditEvent.objects.create(
         actor=actor if getattr(actor, "is_authenticated", False) else None,
         action=action,

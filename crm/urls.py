@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from . import staff, views
+from .registry import registry
 
 staff_patterns = (
     [
@@ -27,12 +28,10 @@ urlpatterns = [
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("customers/", include("customers.urls")),
-    path("campaigns/", include("campaigns.urls")),
-    path("reviews/", include("reviews.urls")),
-    path("aftersales/", include("aftersales.urls")),
     path("api/", include("crm.api")),
     path("admin/", admin.site.urls),
+    # Each app's pages, mounted where it registered them (crm.registry.register_urls in its AppConfig.ready).
+    *(path(prefix, include(urlconf)) for prefix, urlconf in registry.urls),
 ]
 
 if settings.DEBUG:

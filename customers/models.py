@@ -1,6 +1,6 @@
 """Customers, their orders and refunds as imported from the seller centre, and the customer timeline.
 
-Indexes are chosen on purpose: every index slows the bulk import (see PERFORMANCE-NOTES), so each one
+Indexes are chosen on purpose: every index slows the bulk import (see docs/performance.md), so each one
 below answers a query a page or a segment runs. Unique text keys use Meta.constraints rather than
 unique=True, because on PostgreSQL unique=True on a CharField adds a second `_like` index we never use.
 """

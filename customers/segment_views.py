@@ -11,9 +11,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from crm.models import AuditEvent
 from crm.services import audit_record
 
+from .audit import CustomerAudit
 from .filters import CustomerFilter
 from .models import AutoTagRule, Customer, CustomerScore, PointsEntry, Segment, SegmentationSettings, Tag, Tier
 from .segment_forms import (
@@ -181,7 +181,7 @@ def segment_export(request, pk: int):
     writer = write_xlsx if file_format == "xlsx" else write_csv
     resource = CustomerResource(mask_contact=not request.user.has_perm("customers.view_pii"))
     out, count = writer(resource, members.prefetch_related("score").order_by("id"))
-    audit_record(actor=request.user, action=AuditEvent.Action.EXPORT, object_type="segment", object_id=segment.pk,
+    audit_record(actor=request.user, action=CustomerAudit.EXPORT, object_type="segment", object_id=segment.pk,
                  detail={"format": file_format, "rows": count, "segment": segment.name})
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     return FileResponse(out, as_attachment=True, filename=f"segment-{segment.pk}-{stamp}.{file_format}")

@@ -174,6 +174,6 @@ def receiver_contact(obj, *, raw: bool = False) -> dict[str, str]:
 
 def merge_preview(*, source: Customer, target: Customer) -> dict[str, int]:
     """How many rows of each kind a merge of `source` into `target` would move."""
-    from .services import MERGE_MOVES, _movable
+    from .merging import merge_moves
 
-    return {kind: len(_movable(kind, source_id=source.pk, target_id=target.pk)) for kind in MERGE_MOVES}
+    return {move.name: len(move.movable_ids(source_id=source.pk, target_id=target.pk)) for move in merge_moves()}

@@ -10,19 +10,17 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
-from crm.models import AuditEvent, Job
+from crm.models import Job
 from crm.services import audit_record
 
+from .audit import CustomerAudit
+from .merging import merge_moves
 from .models import (
     Customer,
-    CustomerAddress,
     CustomerMerge,
     CustomerNote,
     CustomerScore,
-    CustomerTag,
-    Order,
     PointsEntry,
-    Refund,
     TimelineEvent,
 )
 
@@ -253,7 +251,7 @@ def customer_create(
             customer.save()
             timeline_record(customer=customer, kind="customer_created", actor=actor,
                             summary=str(Customer.Source(source).label))
-            audit_record(actor=actor, action=AuditEvent.Action.CREATE, object_type="customer",
+            audit_record(actor=actor, action=CustomerAudit.CREATE, object_type="customer",
                          object_id=customer.pk,
                          detail={"source": source, "possible_duplicates": [twin.pk for twin in twins]})
     except IntegrityError as exc:  # the same member name entered at the same moment by someone else
@@ -282,7 +280,7 @@ def customer_contact_reveal(*, customer: Customer, actor, reason: str) -> dict[s
     if not (actor.has_perm("customers.reveal_pii") and actor.has_perm("customers.view_pii")):
         raise PermissionDenied(_("Your role cannot reveal contact details."))
     with transaction.atomic():
-        audit_record(actor=actor, action=AuditEvent.Action.REVEAL, object_type="customer",
+        audit_record(actor=actor, action=CustomerAudit.REVEAL, object_type="customer",
                      object_id=customer.pk, reason=reason)
         timeline_record(customer=customer, kind="contact_revealed", actor=actor, summary=reason[:300])
     return {name: getattr(customer, name) for name in CONTACT_FIELDS}
@@ -318,46 +316,7 @@ def customer_consent_give(*, customer: Customer, source: str, actor=None) -> Cus
 # What moves from the merged-away customer to the one that stays, in the order it is moved back on undo.
 # Rows that would collide with the target's own (the same address fingerprint, tag, or timeline dedupe key)
 # stay with the source: the target already has that fact, and undo then restores exactly what moved.
-MERGE_MOVES = ("orders", "refunds", "addresses", "notes", "timeline", "tags", "points")
-
-
-def _movable(kind: str, *, source_id: int, target_id: int) -> list[int]:
-    if kind == "orders":
-        return list(Order.objects.filter(customer_id=source_id).values_list("id", flat=True))
-    if kind == "refunds":
-        return list(Refund.objects.filter(customer_id=source_id).values_list("id", flat=True))
-    if kind == "notes":
-        return list(CustomerNote.objects.filter(customer_id=source_id).values_list("id", flat=True))
-    if kind == "points":  # the ledger follows the orders it was earned on; balances are recomputed after
-        return list(PointsEntry.objects.filter(customer_id=source_id).values_list("id", flat=True))
-    if kind == "addresses":
-        taken = CustomerAddress.objects.filter(customer_id=target_id).values("fingerprint")
-        qs = CustomerAddress.objects.filter(customer_id=source_id).exclude(fingerprint__in=taken)
-        return list(qs.values_list("id", flat=True))
-    if kind == "timeline":
-        taken = TimelineEvent.objects.filter(customer_id=target_id, dedupe_key__isnull=False).values("dedupe_key")
-        qs = TimelineEvent.objects.filter(customer_id=source_id).exclude(dedupe_key__in=taken)
-        return list(qs.values_list("id", flat=True))
-    taken = CustomerTag.objects.filter(customer_id=target_id).values("tag_id")
-    return list(CustomerTag.objects.filter(customer_id=source_id).exclude(tag_id__in=taken)
-                .values_list("id", flat=True))
-
-
-MERGE_MODELS = {
-    "orders": Order, "refunds": Refund, "addresses": CustomerAddress, "notes": CustomerNote,
-    "timeline": TimelineEvent, "tags": CustomerTag, "points": PointsEntry,
-}
-
-
-def _move(kind: str, ids: list[int], *, from_id: int, to_id: int) -> int:
-    model = MERGE_MODELS[kind]
-    moved = 0
-    for start in range(0, len(ids), 5000):  # bounded IN lists (SQLite caps bound parameters)
-        moved += model.objects.filter(id__in=ids[start:start + 5000], customer_id=from_id).update(customer_id=to_id)
-    return moved
-
-
-def _refresh_derived(customer_ids: list[int]) -> None:
+def _refresh_derived(customer_ids: list[int], *, segments: bool = True) -> None:
     """Recompute order figures and segmentation for the customers a merge touched."""
     from customers.segmentation.points import balances_refresh
     from customers.segmentation.services import segmentation_refresh
@@ -365,13 +324,20 @@ def _refresh_derived(customer_ids: list[int]) -> None:
 
     customer_stats_refresh(customer_ids=customer_ids)
     balances_refresh(customer_ids=customer_ids)
-    segmentation_refresh(customer_ids=customer_ids)
+    if segments:
+        segmentation_refresh(customer_ids=customer_ids)
 
 
-def customer_merge(*, source: Customer, target: Customer, actor=None) -> CustomerMerge:
-    """Merge `source` (a duplicate) into `target`: its orders, refunds, addresses, notes, timeline and tags
-    move; `source` stays as a row with `merged_into` set. `CustomerMerge.moved` keeps the moved ids so
-    `customer_unmerge` restores exactly. Logged in the audit trail and on both timelines."""
+def customer_merge(
+    *, source: Customer, target: Customer, actor=None, refresh_segments: bool = True
+) -> CustomerMerge:
+    """Merge `source` (a duplicate) into `target`: the rows of every registered move (customers/merging.py:
+    orders, refunds, addresses, notes, timeline, tags, points, and what other apps add) move; `source` stays
+    as a row with `merged_into` set. `CustomerMerge.moved` keeps the moved ids so `customer_unmerge` restores
+    exactly. Logged in the audit trail and on both timelines.
+
+    `refresh_segments=False` leaves the segmentation refresh to the caller: an import merges many customers
+    and refreshes the segmentation once for all of them afterwards."""
     if source.pk == target.pk:
         raise ValidationError({"source": [_("A customer cannot be merged into itself.")]})
     with transaction.atomic():
@@ -382,9 +348,9 @@ def customer_merge(*, source: Customer, target: Customer, actor=None) -> Custome
         if source.merged_into_id or target.merged_into_id:
             raise ValidationError({"source": [_("Only customers that are not merged already can be merged.")]})
         moved = {}
-        for kind in MERGE_MOVES:
-            moved[kind] = _movable(kind, source_id=source.pk, target_id=target.pk)
-            _move(kind, moved[kind], from_id=source.pk, to_id=target.pk)
+        for move in merge_moves():
+            moved[move.name] = move.movable_ids(source_id=source.pk, target_id=target.pk)
+            move.move(moved[move.name], from_id=source.pk, to_id=target.pk)
         source.merged_into = target
         source.save(update_fields=["merged_into", "updated_at"])
         # A merged-away customer is in no segment and no RFM cell: its scores and stage go (an undo scores
@@ -392,14 +358,14 @@ def customer_merge(*, source: Customer, target: Customer, actor=None) -> Custome
         CustomerScore.objects.filter(customer=source).delete()
         merge = CustomerMerge.objects.create(source=source, target=target, merged_by=_user(actor), moved=moved)
         counts = {kind: len(ids) for kind, ids in moved.items()}
-        audit_record(actor=actor, action=AuditEvent.Action.MERGE, object_type="customer", object_id=target.pk,
+        audit_record(actor=actor, action=CustomerAudit.MERGE, object_type="customer", object_id=target.pk,
                      detail={"merge_id": merge.pk, "source_id": source.pk, "target_id": target.pk, "moved": counts})
         summary = _("%(source)s merged into %(target)s") % {"source": source.display_name,
                                                             "target": target.display_name}
         for customer in (target, source):
             timeline_record(customer=customer, kind="customer_merged", actor=actor, summary=summary,
                             data={"merge_id": merge.pk, "moved": counts})
-        _refresh_derived([source.pk, target.pk])
+        _refresh_derived([source.pk, target.pk], segments=refresh_segments)
     return merge
 
 
@@ -413,8 +379,8 @@ def customer_unmerge(*, merge: CustomerMerge, actor=None) -> CustomerMerge:
         target = Customer.objects.select_for_update().get(pk=merge.target_id)
         if target.merged_into_id:
             raise ValidationError(_("The customer this was merged into was merged on; undo that merge first."))
-        for kind in reversed(MERGE_MOVES):
-            _move(kind, merge.moved.get(kind, []), from_id=target.pk, to_id=source.pk)
+        for move in reversed(merge_moves()):
+            move.move(merge.moved.get(move.name, []), from_id=target.pk, to_id=source.pk)
         # Points earned or reversed on the moved orders while they were the target's go back with the orders.
         PointsEntry.objects.filter(customer_id=target.pk, order_id__in=merge.moved.get("orders", [])).update(
             customer_id=source.pk
@@ -423,7 +389,7 @@ def customer_unmerge(*, merge: CustomerMerge, actor=None) -> CustomerMerge:
         source.save(update_fields=["merged_into", "updated_at"])
         merge.undone_at = timezone.now()
         merge.save(update_fields=["undone_at"])
-        audit_record(actor=actor, action=AuditEvent.Action.UNMERGE, object_type="customer", object_id=target.pk,
+        audit_record(actor=actor, action=CustomerAudit.UNMERGE, object_type="customer", object_id=target.pk,
                      detail={"merge_id": merge.pk, "source_id": source.pk, "target_id": target.pk})
         summary = _("Merge of %(source)s into %(target)s undone") % {"source": source.display_name,
                                                                      "target": target.display_name}
@@ -463,7 +429,7 @@ def customer_export(*, actor, queryset, filters: dict, file_format: str, progres
     detail = {"format": file_format, "filter": filters, "rows": count}
     if job_id is not None:
         detail["job_id"] = job_id
-    audit_record(actor=actor, action=AuditEvent.Action.EXPORT, object_type="customer", detail=detail)
+    audit_record(actor=actor, action=CustomerAudit.EXPORT, object_type="customer", detail=detail)
     return out, count
 
 
@@ -493,47 +459,38 @@ def customer_export_job_create(*, actor, filters: dict, file_format: str) -> Job
     return job
 
 
-def customer_export_job_execute(*, job_id: int) -> str | None:
-    """Run a queued export job: write the file to private storage (never served by URL; downloaded through
-    customers.views.customer_export_download) and put its name and row count in the job's result. Idempotent:
-    a run after a lost worker writes the file again (and logs the export once, when it completes)."""
+def customer_export_work(job: Job) -> dict:
+    """The work of an export job (run by crm.jobs.job_run): write the file to private storage (never served by
+    URL; downloaded through customers.views.customer_export_download) and return its name and row count. A run
+    after a lost worker writes the file again (and logs the export once, when it completes)."""
     from django.core.files import File
     from django.core.files.storage import storages
     from django.http import QueryDict
 
-    from crm.services import job_claim, job_finish, job_progress
+    from crm.services import job_progress
 
     from .selectors import customer_filter
 
-    job = job_claim(job_id=job_id)
-    if job is None:
-        return None
     params = QueryDict(mutable=True)
     for name, values in job.params["filter"].items():
         params.setlist(name, values)
     file_format = job.params["format"]
-    try:
-        actor = job.created_by
-        if actor is None or not actor.is_active:
-            raise PermissionDenied(_("The person who asked for this export can no longer export."))
-        filterset = customer_filter(params=params)
-        if not filterset.is_valid():
-            raise ValidationError(_("The filter of this export is no longer valid."))
-        total = filterset.qs.count()
-        job_progress(job=job, done=0, total=total or 1, step=str(_("Writing the file")))
-        out, count = customer_export(
-            actor=actor, queryset=filterset.qs, filters=job.params["filter"], file_format=file_format,
-            job_id=job.pk, progress=lambda done: job_progress(job=job, done=done, total=max(total, done)),
-        )
-        with out:
-            stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-            name = storages["private"].save(f"exports/customers-{job.pk}-{stamp}.{file_format}", File(out))
-    except (PermissionDenied, ValidationError) as exc:
-        job_finish(job=job, status=Job.Status.FAILED, error=" ".join(getattr(exc, "messages", [str(exc)])))
-        return Job.Status.FAILED
-    job_finish(job=job, status=Job.Status.SUCCEEDED,
-               result={"file": name, "rows": count, "format": file_format, "filter": job.params["filter"]})
-    return Job.Status.SUCCEEDED
+    actor = job.created_by
+    if actor is None or not actor.is_active:
+        raise PermissionDenied(_("The person who asked for this export can no longer export."))
+    filterset = customer_filter(params=params)
+    if not filterset.is_valid():
+        raise ValidationError(_("The filter of this export is no longer valid."))
+    total = filterset.qs.count()
+    job_progress(job=job, done=0, total=total or 1, step=str(_("Writing the file")))
+    out, count = customer_export(
+        actor=actor, queryset=filterset.qs, filters=job.params["filter"], file_format=file_format,
+        job_id=job.pk, progress=lambda done: job_progress(job=job, done=done, total=max(total, done)),
+    )
+    with out:
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        name = storages["private"].save(f"exports/customers-{job.pk}-{stamp}.{file_format}", File(out))
+    return {"file": name, "rows": count, "format": file_format, "filter": job.params["filter"]}
 
 
 def customer_export_files_purge(*, older_than_days: int = EXPORT_FILE_RETENTION_DAYS) -> int:

@@ -64,15 +64,12 @@ def import_uploads_purge_task() -> int:
 def customer_export_job_run(self, job_id: int) -> str | None:
     """Write the export Job `job_id` (queued by customers.services.customer_export_job_create). Idempotent, and
     taken over after a lost worker like the import job."""
-    from django.conf import settings
+    from crm.jobs import job_run, job_task_guard
 
-    from crm.services import job_running_elsewhere
+    from .services import customer_export_work
 
-    from .services import customer_export_job_execute
-
-    if job_running_elsewhere(job_id=job_id):
-        raise self.retry(countdown=settings.HUIKE_JOB_STALE_AFTER_SECONDS + 5)
-    return customer_export_job_execute(job_id=job_id)
+    job_task_guard(self, job_id=job_id)
+    return job_run(job_id=job_id, work=customer_export_work)
 
 
 @shared_task

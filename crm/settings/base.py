@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import environ
-from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -159,6 +158,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "crm.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # A service's ValidationError is a 400 with the field paths, without a try/except in every view.
+    "EXCEPTION_HANDLER": "crm.api_errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Huike CRM API",
@@ -200,31 +201,14 @@ CELERY_TASK_ACKS_LATE = True  # a task whose worker died is run again; tasks are
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
-# Celery's Django fixup closes the DB connection around every task unless this is set (PERFORMANCE-NOTES:
+# Celery's Django fixup closes the DB connection around every task unless this is set (docs/performance.md:
 # 154 → 861 tasks/s). Connections are still health-checked (CONN_HEALTH_CHECKS).
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=200)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-# Periodic work, in shop local time. Each app adds its entries here, with why it runs when it does.
-CELERY_BEAT_SCHEDULE = {
-    # Finished jobs older than their retention are pruned at night, when nobody is importing.
-    "prune-old-jobs": {"task": "crm.tasks.prune_finished_jobs", "schedule": crontab(hour=3, minute=30)},
-    # A job whose worker died and that no redelivered task took over would show "running" forever: every
-    # 5 minutes, all day (imports happen in shop hours), fail the abandoned ones with the reason.
-    "fail-abandoned-jobs": {"task": "crm.tasks.jobs_fail_abandoned", "schedule": crontab(minute="*/5")},
-    # Stages age, points expire and RFM quintiles move with the date alone: refresh at 02:00, after the day's
-    # last orders and before the shop opens, so morning campaigns and dashboards see today's segments.
-    "segmentation-nightly": {"task": "customers.tasks.segmentation_nightly_task",
-                             "schedule": crontab(hour=2, minute=0)},
-    # Taobao-style yearly tier review: on 1 January at 04:00, after the nightly refresh has counted the year.
-    "tiers-yearly-review": {"task": "customers.tasks.tiers_yearly_review_task",
-                            "schedule": crontab(month_of_year=1, day_of_month=1, hour=4, minute=0)},
-    # Big customer exports wait in private storage for their download: delete them after 7 days, at night.
-    "export-files-purge": {"task": "customers.tasks.customer_export_files_purge_task",
-                           "schedule": crontab(hour=3, minute=50)},
-    # Uploaded exports carry buyers' personal data: delete them 30 days after their import, at a quiet hour.
-    "import-uploads-purge": {"task": "customers.tasks.import_uploads_purge_task",
-                             "schedule": crontab(hour=3, minute=45)},
-}
+# Periodic work, in shop local time: each app registers its entries, with why they run when they do, in its
+# AppConfig.ready() (crm.registry.register_beat); this scheduler adds them to anything listed here.
+CELERY_BEAT_SCHEDULER = "crm.celery:AppsBeatScheduler"
+CELERY_BEAT_SCHEDULE: dict = {}
 
 # --- Logging --------------------------------------------------------------------------------------
 LOGGING = {

@@ -50,6 +50,8 @@ MESSAGES = [
      _("no buyer details: the order is imported without a customer")),
     ("line {key} appears twice in this file; the later row wins",
      _("line {key} appears twice in this file; the later row wins")),
+    ("line {line} repeats line {first} of order {order} in this file; stored once",
+     _("line {line} repeats line {first} of order {order} in this file; stored once")),
     ("refund {key} appears twice in this file; the later row wins",
      _("refund {key} appears twice in this file; the later row wins")),
     ("masked buyer: same member name and nickname as another customer, but a different receiver, phone or region; "
@@ -62,6 +64,8 @@ MESSAGES = [
      _("database error while updating the customers' figures (the orders were saved): {detail}")),
     ("database error in the rows from line {first} to {last} (nothing of them was saved): {detail}",
      _("database error in the rows from line {first} to {last} (nothing of them was saved): {detail}")),
+    ("database error while merging re-keyed customers (the orders were saved): {detail}",
+     _("database error while merging re-keyed customers (the orders were saved): {detail}")),
 ]
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")

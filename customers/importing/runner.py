@@ -15,6 +15,7 @@ from customers.models import Customer, CustomerAddress, Order, OrderLine, Produc
 from . import sql
 from .ahead import ahead_start
 from .batches import MAX_LISTED, FileState, RunState, finish_file
+from .buyers import rekeyed_merge
 from .cleaning import clean_chunk
 from .columns import LINES, ORDERS, REFUNDS
 from .copying import NotStaged
@@ -53,6 +54,7 @@ COUNTERS = [
     "error_count",
     "warning_count",
     "ambiguous_count",
+    "customers_merged",
 ]
 DEADLOCK_RETRIES = 3
 ANALYZE_AFTER_ROWS = 10_000
@@ -122,6 +124,7 @@ def import_files(paths: Iterable, *, job=None, progress: Progress | None = None,
                 ahead.orders_written()  # it is compared beside this file's figures and timeline
             with timed(f"finish {state.name}"):
                 failure = _finish_file(state, run)  # also after a failed batch: for the batches that landed
+                failure = failure or _merge_rekeyed(state, run)
             if connection.vendor == "postgresql":
                 analyzed |= _analyze([(state.summary, export)])  # the next file joins what this one wrote
             stopped = stopped or failure
@@ -229,11 +232,26 @@ def _finish_file(state: FileState, run: RunState) -> str | None:
     return None
 
 
+def _merge_rekeyed(state: FileState, run: RunState) -> str | None:
+    """Customers left without orders because the file re-keyed them (rekeyed_merge). Returns a failure reason."""
+    if not state.rekeyed:
+        return None
+    try:
+        rekeyed_merge(state, run)
+    except DatabaseError as exc:
+        log.exception("merging the customers an import re-keyed failed")
+        reason = f"database error while merging re-keyed customers (the orders were saved): {sql.error_first_line(exc)}"
+        state.summary.update(status="failed", reason=state.summary["reason"] or reason)
+        return reason
+    return None
+
+
 def _write_batch(writer, columns, lines, state: FileState, run: RunState) -> str | None:
     """One transaction per batch; a deadlock with a concurrent import is retried. Returns a failure reason."""
     saved = {k: (v.copy() if isinstance(v, (set, dict, list)) else v) for k, v in state.summary.items()}
     for attempt in range(DEADLOCK_RETRIES + 1):
         run.batch_affected, run.batch_contact_changed, run.batch_line_orders = set(), set(), []
+        run.batch_rekeyed = []
         try:
             with transaction.atomic():
                 sql.batch_settings()
@@ -241,6 +259,9 @@ def _write_batch(writer, columns, lines, state: FileState, run: RunState) -> str
             state.affected |= run.batch_affected  # committed: these customers' figures are refreshed after the file
             state.contact_changed |= run.batch_contact_changed
             state.line_orders += run.batch_line_orders
+            for before, after in run.batch_rekeyed:
+                taken = state.rekeyed.setdefault(before, {})
+                taken[after] = taken.get(after, 0) + 1
             return None
         except OperationalError as exc:
             state.summary.clear()

@@ -1,7 +1,7 @@
 """The set-based import (customers/importing/staged.py, PostgreSQL) gives what the row-by-row import gives.
 
 Each test imports the same files both ways into an empty database and compares every table the importer writes
-and the whole summary. The files hold every quirk the row-by-row rules know (taobao-formats.md), so a rule that
+and the whole summary. The files hold every quirk the row-by-row rules know (docs/taobao-exports.md), so a rule that
 one path applies differently from the other shows up here as a difference in some row."""
 
 import csv
