@@ -6,6 +6,8 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
+from django.db import transaction
+
 from crm.models import Job
 from crm.services import job_claim, job_finish, job_progress
 
@@ -43,12 +45,42 @@ def import_job_execute(*, job_id: int) -> str | None:
         upload.save(update_fields=["kind", "summary"])
     customer_ids = summary.pop("customer_ids")
     status = FINAL_STATUS[summary["status"]]
+    if customer_ids:  # its outcome is recorded here by the task (import_job_segmentation_refresh)
+        summary["segmentation"] = {"status": "queued", "customers": len(customer_ids), "error": ""}
     job_finish(job=job, status=status, result=summary)
     if customer_ids:  # segmentation follows in its own task, so the job's import ends as soon as the data landed
         from customers.tasks import segmentation_refresh_task
 
-        segmentation_refresh_task.delay_on_commit(customer_ids=customer_ids)
+        segmentation_refresh_task.delay_on_commit(customer_ids=customer_ids, job_id=job.pk)
     return status
+
+
+def import_job_segmentation_refresh(*, job_id: int, customer_ids: list[int]) -> dict:
+    """The segmentation refresh after the import job `job_id`, its outcome recorded in the job's
+    result["segmentation"] (queued -> running -> succeeded or failed with the error), which the job page shows:
+    a failed refresh used to leave customers without points or tier while the job said succeeded. A failure is
+    raised again after it is recorded, for the worker's log."""
+    from customers.segmentation.services import segmentation_refresh
+
+    _segmentation_record(job_id=job_id, status="running")
+    try:
+        result = segmentation_refresh(customer_ids=customer_ids)
+    except Exception as exc:
+        log.exception("the segmentation refresh after import job %s failed", job_id)
+        _segmentation_record(job_id=job_id, status="failed", error=f"{type(exc).__name__}: {exc}"[:1000])
+        raise
+    _segmentation_record(job_id=job_id, status="succeeded")
+    return result
+
+
+@transaction.atomic
+def _segmentation_record(*, job_id: int, status: str, error: str = "") -> None:
+    job = Job.objects.select_for_update().filter(pk=job_id).first()
+    if job is None:  # deleted meanwhile: nothing to tell
+        return
+    job.result = {**job.result, "segmentation": {**job.result.get("segmentation", {}), "status": status,
+                                                  "error": error}}
+    job.save(update_fields=["result", "updated_at"])
 
 
 def _local_path(upload, stack: ExitStack) -> Path:
