@@ -56,6 +56,11 @@ MESSAGES = [
      "kept apart (merge by hand if they are one person)",
      _("masked buyer: same member name and nickname as another customer, but a different receiver, phone or region; "
        "kept apart (merge by hand if they are one person)")),
+    # records.py: a phone cell longer than the customer's phone column
+    ("more than one phone number in the cell: the first, {phone}, is kept",
+     _("more than one phone number in the cell: the first, {phone}, is kept")),
+    ("not a phone number of at most {limit} characters: not kept",
+     _("not a phone number of at most {limit} characters: not kept")),
     # runner.py: the run
     ("not imported: the import stopped at a database error", _("not imported: the import stopped at a database error")),
     ("database error while updating the customers' figures (the orders were saved): {detail}",

@@ -16,7 +16,7 @@ from . import sql
 from .ahead import ahead_start
 from .batches import MAX_LISTED, FileState, RunState, finish_file
 from .cleaning import clean_chunk
-from .columns import LINES, ORDERS, REFUNDS
+from .columns import FIELDS, LINES, ORDERS, REFUNDS
 from .copying import NotStaged
 from .lines import write_lines
 from .orders import write_orders
@@ -189,6 +189,7 @@ def _import_file(export: ExportFile, state: FileState, run: RunState, progress, 
             summary["rows"] += len(chunk.lines) + len(chunk.errors)
             _add_errors(summary, [{"file": state.name, **e} for e in chunk.errors])
             _add_errors(summary, errors)
+            warn_phones(state, columns, lines)
             if lines:
                 failure = _write_batch(writer, columns, lines, state, run)
                 if failure:
@@ -260,6 +261,13 @@ def _db_failure(exc: Exception, lines: list[int]) -> str:
     log.exception("import batch failed")
     first = sql.error_first_line(exc)
     return f"database error in the rows from line {lines[0]} to {lines[-1]} (nothing of them was saved): {first}"
+
+
+def warn_phones(state: FileState, columns: dict, lines: list[int]) -> None:
+    """The phone cells records.prepare_orders had to change (several numbers, or none that fits), as warnings."""
+    headers = {f.name: f.headers[0] for f in FIELDS[ORDERS]}
+    for i, name, value, reason in columns.pop("phone_notes", []):
+        state.warn(lines[i], headers[name], value[:60], reason)
 
 
 def _add_errors(summary: dict, errors: list[dict]) -> None:
