@@ -62,6 +62,7 @@ MESSAGES = [
     ("not a phone number of at most {limit} characters: not kept",
      _("not a phone number of at most {limit} characters: not kept")),
     # runner.py: the run
+    ("could not be imported: {detail}", _("could not be imported: {detail}")),
     ("not imported: the import stopped at a database error", _("not imported: the import stopped at a database error")),
     ("database error while updating the customers' figures (the orders were saved): {detail}",
      _("database error while updating the customers' figures (the orders were saved): {detail}")),

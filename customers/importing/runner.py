@@ -113,11 +113,19 @@ def import_files(paths: Iterable, *, job=None, progress: Progress | None = None,
                     ahead.discard()
                 state.summary.update(status="failed", reason="not imported: the import stopped at a database error")
                 continue
-            stopped = _import_staged(export, state, run, progress, done, total, ahead)
-            if stopped is NOT_STAGED:
-                if ahead:
-                    ahead.go()
-                stopped = _import_file(export, state, run, progress, done, total, chunk_rows)
+            try:
+                stopped = _import_staged(export, state, run, progress, done, total, ahead)
+                if stopped is NOT_STAGED:
+                    if ahead:
+                        ahead.go()
+                    stopped = _import_file(export, state, run, progress, done, total, chunk_rows)
+            except Exception as exc:  # noqa: BLE001 one file's unforeseen failure is that file's entry, not the run's
+                log.exception("importing %s failed", state.name)
+                if isinstance(exc, DatabaseError) and connection.in_atomic_block:
+                    raise  # a caller's transaction (a test, a shell) is aborted: nothing after it could run
+                reason = f"could not be imported: {type(exc).__name__}: {exc}"[:500]
+                state.summary.update(status="failed", reason=reason)
+                stopped = None  # the database is fine: the other files go on
             if ahead and not stopped and position + 1 < len(queue) and queue[position + 1][0] is ahead.export:
                 ahead.orders_written()  # it is compared beside this file's figures and timeline
             with timed(f"finish {state.name}"):
