@@ -62,6 +62,8 @@ MESSAGES = [
     ("not a phone number of at most {limit} characters: not kept",
      _("not a phone number of at most {limit} characters: not kept")),
     # runner.py: the run
+    ("none of its {rows} rows was imported (see the rows listed)",
+     _("none of its {rows} rows was imported (see the rows listed)")),
     ("could not be imported: {detail}", _("could not be imported: {detail}")),
     ("not imported: the import stopped at a database error", _("not imported: the import stopped at a database error")),
     ("database error while updating the customers' figures (the orders were saved): {detail}",

@@ -75,7 +75,8 @@ def import_files(paths: Iterable, *, job=None, progress: Progress | None = None,
     `paths` holds paths, or (path, display name) pairs for uploads. Files are processed orders first, then lines,
     then refunds, whatever order they were given in; each batch of rows is one transaction. The summary has one
     entry per file in the given order (see COUNTERS, plus errors, warnings, ambiguous_customers), and a "status":
-    succeeded, partial (a file could not be read or a batch failed) or failed (nothing could be read).
+    succeeded, partial (a file could not be read, a batch failed, or none of a file's rows was good) or failed
+    (nothing was imported).
 
     Segmentation is not refreshed here (it was a third of an import's time): "customer_ids" lists the customers
     whose orders or refunds changed, and the caller runs `segmentation_refresh` for them afterwards (the import job
@@ -141,6 +142,10 @@ def import_files(paths: Iterable, *, job=None, progress: Progress | None = None,
     rows = sum(s["rows"] for s, _ in entries)
     if connection.vendor == "postgresql":
         _analyze(entries, skip=analyzed)  # many rows over several files, none of them with enough alone
+    for summary, _ in entries:
+        if summary["status"] == "ok" and summary["rows"] and not _landed(summary):  # every row was rejected
+            reason = f"none of its {summary['rows']} rows was imported (see the rows listed)"
+            summary.update(status="failed", reason=reason)
     files = [_public(summary) for summary, _ in entries]
     log.info("import %s: %d files, %d rows in %.1fs", run.run_id, len(files), rows, time.monotonic() - started)
     return {"files": files, "status": _overall(files), "run": run.run_id, "customer_ids": sorted(run.affected)}
@@ -293,9 +298,15 @@ def _overall(files: list[dict]) -> str:
     statuses = {f["status"] for f in files}
     if statuses <= {"ok"}:
         return "succeeded"
-    if "ok" in statuses or any(f["rows"] for f in files):
+    if "ok" in statuses or any(_landed(f) for f in files):
         return "partial"
     return "failed"
+
+
+def _landed(summary: dict) -> int:
+    """How many of a file's rows are in the database now (new, changed, or there already)."""
+    counters = [f"{k}_{x}" for k in ("orders", "lines", "refunds") for x in ("created", "updated", "unchanged")]
+    return sum(summary[c] for c in counters) + summary["orders_stale"]
 
 
 def _analyze(entries, skip: set = frozenset()) -> set:

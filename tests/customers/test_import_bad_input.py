@@ -2,11 +2,16 @@
 workbooks. Each file's trouble is that file's entry; what could be imported is."""
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 
+from crm.models import Job
 from customers.importing import import_files
+from customers.importing.messages import reason_display
 from customers.models import Customer, Order
+from customers.services import import_job_create
 
-from .importing_fixtures import LINE_HEADER_2017, ORDER_HEADER, line_row, order_row, write_export
+from .importing_fixtures import LINE_HEADER_2017, ORDER_HEADER, export_text, line_row, order_row, write_export
 
 pytestmark = pytest.mark.django_db
 ROW_BY_ROW = 1 << 62  # HUIKE_IMPORT_STAGE_MIN_BYTES that no file reaches
@@ -62,3 +67,46 @@ def test_a_file_with_a_field_over_the_csv_limit_fails_alone_and_the_other_file_k
     assert bad["rows"] == 2 and bad["lines_created"] == 1, bad  # read row by row: the huge row is its error
     assert bad["error_count"] == 1 and bad["errors"][0]["line"] == 2
     assert bad["errors"][0]["reason"] == "longer than 255 characters"
+
+
+@pytest.fixture
+def eager(settings):
+    """Celery tasks in-process (as in test_import_jobs.py)."""
+    from crm.celery import app
+
+    previous = app.conf.task_always_eager
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
+def test_a_job_whose_rows_were_all_rejected_is_failed_with_the_reason(manager, eager, client,
+                                                                       django_capture_on_commit_callbacks):
+    # Given an export whose every order number was mangled by Excel
+    rows = [order_row(订单编号="3.00324966850274E+18"), order_row(订单编号="3.00324966850275E+18")]
+    upload = SimpleUploadedFile("orders.csv", export_text(ORDER_HEADER, rows).encode("gb18030"))
+
+    # When it is imported as a job
+    with django_capture_on_commit_callbacks(execute=True):
+        job = import_job_create(files=[upload], user=manager)
+
+    # Then the job failed, and its page says why: no row of the file was imported
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED
+    entry = job.result["files"][0]
+    assert entry["status"] == "failed" and entry["reason"] == "none of its 2 rows was imported (see the rows listed)"
+    client.force_login(manager)
+    page = client.get(reverse("job-detail", args=[job.pk])).content.decode()
+    assert "已完成" not in page
+    assert reason_display(entry["reason"]) in page and reason_display(entry["reason"]) != entry["reason"]
+
+
+def test_a_run_where_one_file_was_all_rejected_is_partly_done(tmp_path):
+    good = write_export(tmp_path / "good.csv", ORDER_HEADER, [order_row()])
+    bad = write_export(tmp_path / "bad.csv", ORDER_HEADER, [order_row(订单编号="3.00324966850274E+18")])
+
+    summary = import_files([good, bad])
+
+    assert summary["status"] == "partial"
+    assert [f["status"] for f in summary["files"]] == ["ok", "failed"]
