@@ -56,6 +56,9 @@ MESSAGES = [
      "kept apart (merge by hand if they are one person)",
      _("masked buyer: same member name and nickname as another customer, but a different receiver, phone or region; "
        "kept apart (merge by hand if they are one person)")),
+    # batches.py: a 宝贝报表 line without its order
+    ("order {order} is not in any 订单报表 imported so far: the line is kept and linked when it comes",
+     _("order {order} is not in any 订单报表 imported so far: the line is kept and linked when it comes")),
     # records.py: a phone cell longer than the customer's phone column
     ("more than one phone number in the cell: the first, {phone}, is kept",
      _("more than one phone number in the cell: the first, {phone}, is kept")),

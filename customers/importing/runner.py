@@ -143,7 +143,8 @@ def import_files(paths: Iterable, *, job=None, progress: Progress | None = None,
     if connection.vendor == "postgresql":
         _analyze(entries, skip=analyzed)  # many rows over several files, none of them with enough alone
     for summary, _ in entries:
-        if summary["status"] == "ok" and summary["rows"] and not _landed(summary):  # every row was rejected
+        rejected = summary["rows"] and summary["error_count"] >= summary["rows"] and not _landed(summary)
+        if summary["status"] == "ok" and rejected:  # every row has an error
             reason = f"none of its {summary['rows']} rows was imported (see the rows listed)"
             summary.update(status="failed", reason=reason)
     files = [_public(summary) for summary, _ in entries]

@@ -110,3 +110,27 @@ def test_a_run_where_one_file_was_all_rejected_is_partly_done(tmp_path):
 
     assert summary["status"] == "partial"
     assert [f["status"] for f in summary["files"]] == ["ok", "failed"]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("min_bytes", [ROW_BY_ROW, STAGED], ids=["row-by-row", "staged"])
+def test_orphan_lines_are_listed_as_warnings_with_their_line_and_order(settings, tmp_path, min_bytes):
+    # Given a 订单报表 of one order and a 宝贝报表 with a line of it and two lines of an order it does not hold
+    settings.HUIKE_IMPORT_STAGE_MIN_BYTES = min_bytes
+    orders = write_export(tmp_path / "orders.csv", ORDER_HEADER, [order_row()])
+    lines = write_export(tmp_path / "lines.csv", LINE_HEADER_2017, [
+        line_row(),
+        line_row(订单编号='="3003249668502739777"'),
+        line_row(订单编号='="3003249668502739777"', 标题="第二件", 商家编码="JJ-2"),
+    ])
+
+    # When both are imported
+    summary = import_files([orders, lines])
+
+    # Then the two orphans are counted and each is listed with its line and order number
+    entry = summary["files"][1]
+    assert entry["orphans"] == 2
+    listed = [(w["line"], w["value"]) for w in entry["warnings"]]
+    assert listed == [(3, "3003249668502739777"), (4, "3003249668502739777")]
+    assert entry["warning_count"] == 2
+    assert all("3003249668502739777" in w["reason"] for w in entry["warnings"])
