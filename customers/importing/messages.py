@@ -43,6 +43,12 @@ MESSAGES = [
     ("not a readable {format} workbook: {detail}", _("not a readable {format} workbook: {detail}")),
     ("the row has {seen} fields, the header has {width}", _("the row has {seen} fields, the header has {width}")),
     ("the row has {seen} cells, the header has {width}", _("the row has {seen} cells, the header has {width}")),
+    ("the workbook unpacks to {size} MB, more than the {limit} MB allowed: it was not read",
+     _("the workbook unpacks to {size} MB, more than the {limit} MB allowed: it was not read")),
+    ("the sheet has more than {limit} rows: it was not read (split the export)",
+     _("the sheet has more than {limit} rows: it was not read (split the export)")),
+    ("the sheet has more than {limit} rows: reading stopped at line {line}",
+     _("the sheet has more than {limit} rows: reading stopped at line {line}")),
     # orders.py, lines.py, refunds.py, buyers.py: warnings
     ("order {order} appears again with different content (first at line {line}); kept: {kept}",
      _("order {order} appears again with different content (first at line {line}); kept: {kept}")),
@@ -65,6 +71,8 @@ MESSAGES = [
     ("not a phone number of at most {limit} characters: not kept",
      _("not a phone number of at most {limit} characters: not kept")),
     # runner.py: the run
+    ("stopped after {count} errors (at most {limit} per file): nothing after line {line} was read",
+     _("stopped after {count} errors (at most {limit} per file): nothing after line {line} was read")),
     ("none of its {rows} rows was imported (see the rows listed)",
      _("none of its {rows} rows was imported (see the rows listed)")),
     ("could not be imported: {detail}", _("could not be imported: {detail}")),

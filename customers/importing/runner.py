@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from django.conf import settings
 from django.db import DatabaseError, OperationalError, connection, transaction
 from django.utils import timezone
 
@@ -212,6 +213,12 @@ def _import_file(export: ExportFile, state: FileState, run: RunState, progress, 
                 summary["landed_through_line"] = lines[-1]
             if progress:
                 progress(done + export.bytes_done(chunk), total, state.name)
+            if summary["error_count"] >= settings.HUIKE_IMPORT_MAX_ERRORS_PER_FILE:  # a hostile or wrong file
+                last = chunk.lines[-1] if chunk.lines else summary["landed_through_line"]
+                reason = (f"stopped after {summary['error_count']} errors (at most "
+                          f"{settings.HUIKE_IMPORT_MAX_ERRORS_PER_FILE} per file): nothing after line {last} was read")
+                summary.update(status="failed", reason=reason)
+                return None
     except UnreadableFile as exc:
         summary.update(status="unreadable", reason=str(exc))
     return None

@@ -134,3 +134,114 @@ def test_orphan_lines_are_listed_as_warnings_with_their_line_and_order(settings,
     assert listed == [(3, "3003249668502739777"), (4, "3003249668502739777")]
     assert entry["warning_count"] == 2
     assert all("3003249668502739777" in w["reason"] for w in entry["warnings"])
+
+
+def workbook(path, rows, *, dimension: int | None = None, padding: int = 0):
+    """A minimal .xlsx written by hand (inline strings), so that a test can build what no spreadsheet program
+    would: a declared size that lies, or a sheet padded with megabytes of repeated XML that compress to nothing."""
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    def cell(ref, value):
+        return f'<c r="{ref}" t="inlineStr"><is><t>{escape(str(value))}</t></is></c>'
+
+    def column(i):
+        name = ""
+        i += 1
+        while i:
+            i, r = divmod(i - 1, 26)
+            name = chr(65 + r) + name
+        return name
+
+    body = "".join(
+        f'<row r="{n}">' + "".join(cell(f"{column(i)}{n}", v) for i, v in enumerate(row)) + "</row>"
+        for n, row in enumerate(rows, 1)
+    )
+    size = f'<dimension ref="A1:AZ{dimension}"/>' if dimension else ""
+    sheet = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+             '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+             f"{size}<sheetData>{body}</sheetData>" + "<!--" + "x" * padding + "-->" + "</worksheet>")
+    ns = "http://schemas.openxmlformats.org"
+    parts = {
+        "[Content_Types].xml": '<?xml version="1.0" encoding="UTF-8"?>'
+        '<Types xmlns="' + ns + '/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/xl/workbook.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        '<Override PartName="/xl/worksheets/sheet1.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>',
+        "_rels/.rels": '<?xml version="1.0" encoding="UTF-8"?>'
+        '<Relationships xmlns="' + ns + '/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="' + ns + '/officeDocument/2006/relationships/officeDocument" '
+        'Target="xl/workbook.xml"/></Relationships>',
+        "xl/workbook.xml": '<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="' + ns + '/spreadsheetml/2006/main" '
+        'xmlns:r="' + ns + '/officeDocument/2006/relationships"><sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/>'
+        "</sheets></workbook>",
+        "xl/_rels/workbook.xml.rels": '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="' + ns
+        + '/package/2006/relationships"><Relationship Id="rId1" Type="' + ns
+        + '/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>',
+        "xl/worksheets/sheet1.xml": sheet,
+    }
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in parts.items():
+            archive.writestr(name, text)
+    return path
+
+
+def order_cells(**changes) -> list[str]:
+    row = order_row(**changes)
+    return [row.get(h, "") for h in ORDER_HEADER]
+
+
+def test_an_xlsx_that_unpacks_past_the_limit_is_refused_before_it_is_read(settings, tmp_path):
+    # Given a small workbook whose sheet unpacks to 3 MB (a zip bomb in miniature) and a 2 MB limit
+    settings.HUIKE_IMPORT_XLSX_MAX_UNPACKED_MB = 2
+    path = workbook(tmp_path / "bomb.xlsx", [ORDER_HEADER, order_cells()], padding=3 * 1024 * 1024)
+    assert path.stat().st_size < 100_000
+
+    summary = import_files([path])
+
+    [entry] = summary["files"]
+    assert entry["status"] == "unreadable" and entry["rows"] == 0
+    assert entry["reason"] == "the workbook unpacks to 3 MB, more than the 2 MB allowed: it was not read"
+    assert summary["status"] == "failed" and not Order.objects.exists()
+
+
+def test_an_xlsx_of_more_rows_than_allowed_is_refused_before_it_is_read(settings, tmp_path):
+    settings.HUIKE_IMPORT_MAX_ROWS = 5
+    rows = [order_cells(订单编号=f'="30032496685027{n:05d}"') for n in range(8)]
+    path = workbook(tmp_path / "many.xlsx", [ORDER_HEADER, *rows], dimension=9)
+
+    [entry] = import_files([path])["files"]
+
+    assert entry["status"] == "unreadable"
+    assert entry["reason"] == "the sheet has more than 5 rows: it was not read (split the export)"
+    assert not Order.objects.exists()
+
+
+def test_an_unsized_xlsx_of_more_rows_than_allowed_is_refused_too(settings, tmp_path):
+    settings.HUIKE_IMPORT_MAX_ROWS = 5
+    rows = [order_cells(订单编号=f'="30032496685027{n:05d}"') for n in range(8)]
+    path = workbook(tmp_path / "unsized.xlsx", [ORDER_HEADER, *rows])  # no dimension: its rows are counted
+
+    [entry] = import_files([path])["files"]
+
+    assert entry["status"] == "unreadable"
+    assert entry["reason"] == "the sheet has more than 5 rows: it was not read (split the export)"
+    assert not Order.objects.exists()
+
+
+def test_a_file_stops_after_the_most_errors_allowed_with_the_errors_listed(settings, tmp_path):
+    # Given a limit of 10 errors and a file of 40 rows whose every order number was mangled, then a good one
+    settings.HUIKE_IMPORT_MAX_ERRORS_PER_FILE = 10
+    bad = [order_row(订单编号=f"3.0032496685027{n:02d}E+18") for n in range(40)]
+    path = write_export(tmp_path / "orders.csv", ORDER_HEADER, [*bad, order_row()])
+
+    [entry] = import_files([path], chunk_rows=4)["files"]
+
+    # Then reading stopped at the 10th error, which are listed, with the reason; the good row was never reached
+    assert entry["status"] == "failed" and entry["error_count"] == 12
+    assert len(entry["errors"]) == 12 and entry["rows"] == 12
+    assert entry["reason"] == "stopped after 12 errors (at most 10 per file): nothing after line 13 was read"
+    assert not Order.objects.exists()
