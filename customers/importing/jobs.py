@@ -26,10 +26,8 @@ def import_job_execute(*, job_id: int) -> str | None:
     if job is None:
         return None
     uploads = list(job.import_files.order_by("id"))
+    progress = FilesProgress(job, [upload.original_name for upload in uploads])
     job_progress(job=job, done=0, total=sum(u.size for u in uploads) or 1, step="")
-
-    def progress(done: int, total: int, step: str) -> None:
-        job_progress(job=job, done=done, total=total, step=step)
 
     try:
         with ExitStack() as stack:
@@ -53,6 +51,31 @@ def import_job_execute(*, job_id: int) -> str | None:
 
         segmentation_refresh_task.delay_on_commit(customer_ids=customer_ids, job_id=job.pk)
     return status
+
+
+class FilesProgress:
+    """The import's progress callback for its job: bytes read of all files (the page shows them in MB: the
+    params say the unit), and each file's state in job.result["files_progress"] while the job runs, waiting ->
+    importing -> read, in the order they are imported (orders first). The final result replaces it."""
+
+    def __init__(self, job: Job, names: list[str]) -> None:
+        self.job = job
+        self.files = [{"file": name, "state": "waiting"} for name in names]
+        Job.objects.filter(id=job.id).update(
+            params={**job.params, "progress_unit": "bytes"}, result={"files_progress": self.files}
+        )
+
+    def __call__(self, done: int, total: int, step: str) -> None:
+        current = next((f for f in self.files if f["file"] == step and f["state"] != "read"), None)
+        if current is not None and current["state"] != "importing":  # a new file: the one before it is read
+            for entry in self.files:
+                if entry["state"] == "importing":
+                    entry["state"] = "read"
+            current["state"] = "importing"
+            Job.objects.filter(id=self.job.id, status=Job.Status.RUNNING).update(
+                result={"files_progress": self.files}
+            )
+        job_progress(job=self.job, done=done, total=total, step=step)
 
 
 def import_job_segmentation_refresh(*, job_id: int, customer_ids: list[int]) -> dict:

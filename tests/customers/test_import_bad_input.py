@@ -6,10 +6,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from crm.models import Job
+from crm.services import job_finish
 from customers.importing import import_files
 from customers.importing.messages import reason_display
 from customers.models import Customer, Order
 from customers.services import import_job_create
+from tests.factories import JobFactory
 
 from .importing_fixtures import LINE_HEADER_2017, ORDER_HEADER, export_text, line_row, order_row, write_export
 
@@ -245,3 +247,33 @@ def test_a_file_stops_after_the_most_errors_allowed_with_the_errors_listed(setti
     assert len(entry["errors"]) == 12 and entry["rows"] == 12
     assert entry["reason"] == "stopped after 12 errors (at most 10 per file): nothing after line 13 was read"
     assert not Order.objects.exists()
+
+
+def test_a_running_import_shows_megabytes_and_each_files_state_not_the_last_files_name(manager, client, tmp_path):
+    # Given a running import job of a 宝贝报表 and a 订单报表 (given in that order; orders are imported first)
+    from customers.importing.jobs import FilesProgress
+
+    job = JobFactory(kind="import_orders", status=Job.Status.RUNNING, created_by=manager)
+    lines = write_export(tmp_path / "lines.csv", LINE_HEADER_2017, [line_row()])
+    orders = write_export(tmp_path / "orders.csv", ORDER_HEADER, [order_row()])
+    tracker = FilesProgress(job, ["lines.csv", "orders.csv"])
+    client.force_login(manager)
+    pages = []
+
+    def progress(done, total, step):  # what the job page shows at each step the import reports
+        tracker(done, total, step)
+        pages.append(client.get(reverse("job-detail", args=[job.pk])).content.decode())
+
+    # When the files are imported
+    import_files([lines, orders], job=job, progress=progress)
+
+    # Then the page says how much is read with a unit, and each file's state: the 订单报表 first, then the other
+    first, last = pages[0], pages[-1]
+    assert "字节" in first or "KB" in first or "MB" in first
+    assert 'data-state="importing">orders.csv' in first and 'data-state="waiting">lines.csv' in first
+    assert 'data-state="read">orders.csv' in last and 'data-state="importing">lines.csv' in last
+
+    # and once finished the job is not titled by the last file
+    job_finish(job=job, status=Job.Status.SUCCEEDED, result={"files": []})
+    done = client.get(reverse("job-detail", args=[job.pk])).content.decode()
+    assert "lines.csv" not in done.split('id="job-status"', 1)[1].split("</p>", 1)[0]
