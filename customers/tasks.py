@@ -6,8 +6,13 @@ from celery import shared_task
 
 
 @shared_task
-def segmentation_refresh_task(customer_ids: list[int] | None = None) -> dict:
-    """RFM, stages, tiers, auto-tags and points after orders changed. Idempotent."""
+def segmentation_refresh_task(customer_ids: list[int] | None = None, job_id: int | None = None) -> dict:
+    """RFM, stages, tiers, auto-tags and points after orders changed. Idempotent. After an import job
+    (`job_id`), its outcome is recorded on that job."""
+    if job_id is not None and customer_ids is not None:
+        from .importing.jobs import import_job_segmentation_refresh
+
+        return import_job_segmentation_refresh(job_id=job_id, customer_ids=customer_ids)
     from .segmentation.services import segmentation_refresh
 
     return segmentation_refresh(customer_ids=customer_ids)

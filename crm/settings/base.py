@@ -237,3 +237,9 @@ HUIKE_EXPORT_IN_REQUEST_MAX_ROWS = env.int("HUIKE_EXPORT_IN_REQUEST_MAX_ROWS", d
 # Importing: on PostgreSQL a CSV export of at least this many bytes is imported set-based in SQL
 # (customers/importing/staged.py); smaller ones, Excel files and SQLite go row by row. 0 stages every CSV.
 HUIKE_IMPORT_STAGE_MIN_BYTES = env.int("HUIKE_IMPORT_STAGE_MIN_BYTES", default=1 << 20)
+# Hostile files: a workbook that unpacks to more than this many MB, or any export of more rows than this, is refused
+# before it is read (a 5.7 MB .xlsx "zip bomb" once unpacked to 1 GB of sheet XML and ran for 18 minutes); a file
+# stops being read after this many bad rows (those are listed; nothing after them is imported).
+HUIKE_IMPORT_XLSX_MAX_UNPACKED_MB = env.int("HUIKE_IMPORT_XLSX_MAX_UNPACKED_MB", default=500)
+HUIKE_IMPORT_MAX_ROWS = env.int("HUIKE_IMPORT_MAX_ROWS", default=2_000_000)
+HUIKE_IMPORT_MAX_ERRORS_PER_FILE = env.int("HUIKE_IMPORT_MAX_ERRORS_PER_FILE", default=1000)

@@ -96,6 +96,17 @@ class FileState:
             )
 
 
+    def warn_orphans(self, rows) -> None:
+        """(line, order number) of each line written without its order (not in any 订单报表 imported yet): listed
+        as warnings, as bad rows are; the line is linked when its order comes."""
+        for line, order_no in rows:
+            self.warn(line, ORDER_NO_HEADER, order_no, ORPHAN_REASON.format(order=order_no))
+
+
+ORDER_NO_HEADER = "订单编号"
+ORPHAN_REASON = "order {order} is not in any 订单报表 imported so far: the line is kept and linked when it comes"
+
+
 @dataclass
 class RunState:
     """What the whole import run remembers: for the timeline and for segmentation afterwards."""

@@ -110,14 +110,16 @@ def write_lines(c: dict, lines: list[int], state: FileState, run: RunState) -> N
             update=update,
             where="t.content_hash IS DISTINCT FROM excluded.content_hash",
             order_by="s.line_key",
-            returning="order_id",
+            returning="order_id, order_no",
         )
         # The order of each written line came back from the upsert's own join: no second look at the order
         # table per batch (at 1M orders each such join read the whole table). A line without one is an orphan;
         # the others' customers bought something new, which the segmentation after the import must see
         # (auto-tags by product, products bought): their ids are resolved once, after the file.
-        order_ids = [order_id for (order_id,) in written]
+        order_ids = [order_id for (order_id, _) in written]
         summary["orphans"] += order_ids.count(None)
+        orphaned = {order_no for order_id, order_no in written if order_id is None}
+        state.warn_orphans((lines[i], c["order_no"][i]) for i in write if c["order_no"][i] in orphaned)
         run.batch_line_orders.extend(order_id for order_id in order_ids if order_id is not None)
         refund_lines_link("stg_lines")
     finish_batch(set(), summary, run)

@@ -9,7 +9,7 @@ from django.db import connection
 from customers.models import Order, OrderLine, Product
 
 from . import line_match, sql
-from .batches import RunState
+from .batches import MAX_LISTED, RunState
 from .columns import FIELDS, LINES
 from .records import LINE_HASHED
 from .refunds import refund_lines_link
@@ -22,7 +22,6 @@ from .staged import (
     in_transaction,
     landed_through,
     repeated_rows,
-    scalar,
     slices,
     slices_in_order,
 )
@@ -102,10 +101,13 @@ def write_staged_lines(staging: Staging, run: RunState) -> None:
         # a line a concurrent import wrote with this very content meanwhile was left as it was
         summary["lines_unchanged"] += counts.get("new", 0) + counts.get("changed", 0) - landed
         in_transaction(staging, lambda: _orphans_link(written), lines=_span(ready))
-        summary["orphans"] += scalar(
-            f"SELECT count(*) FROM {written} w WHERE w.order_id IS NULL AND NOT EXISTS "
-            f"(SELECT 1 FROM {sql.table(Order)} o WHERE o.order_no = w.order_no)"
+        orphans = _fetch(  # the first MAX_LISTED listed as warnings; all counted
+            f"SELECT w.line, w.order_no, count(*) OVER () FROM {written} w WHERE w.order_id IS NULL AND NOT EXISTS "
+            f"(SELECT 1 FROM {sql.table(Order)} o WHERE o.order_no = w.order_no) ORDER BY w.line LIMIT {MAX_LISTED}"
         )
+        summary["orphans"] += orphans[0][2] if orphans else 0
+        staging.state.warn_orphans((line, order_no) for line, order_no, _ in orphans)
+        summary["warning_count"] += (orphans[0][2] - len(orphans)) if orphans else 0  # the ones not listed
         # Their buyers bought something new: the segmentation after the import must see it (auto-tags, products).
         run.affected.update(
             cid

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from crm import bounds
 from customers.models import AutoTagRule, Segment, SegmentationSettings
 
+from ._sql import refresh_lock
 from .compiler import DefinitionError, validate_definition
 from .lifecycle import lifecycle_refresh
 from .points import points_expire, points_sync_orders
@@ -31,6 +32,7 @@ def segmentation_refresh(*, customer_ids: list[int] | None = None) -> dict:
     the others' boundaries too (one UPDATE that writes only the rows whose scores changed)."""
     ids = None if customer_ids is None else sorted(set(customer_ids))
     with transaction.atomic():
+        refresh_lock()  # a concurrent refresh (another import's) finishes first: see refresh_lock
         if ids is None:
             scores = {"rfm_and_lifecycle": scores_refresh()}  # one UPDATE for both (scores.py)
         else:
