@@ -128,9 +128,11 @@ def test_it_imports_the_2017_sample_pair_and_refund_export():
     assert OrderLine.objects.filter(order_no="360181590830166131").count() == 1
     lines_path = V2017 / f"{LINES}.csv"
     first, again = (line_of(lines_path, "360181590830166131", nth=n) for n in (1, 2))
-    [warning] = summary["lines"]["warnings"]
+    warnings = summary["lines"]["warnings"]
+    [warning] = [w for w in warnings if "repeats" in w["reason"]]
     assert warning["line"] == again and f"line {again} repeats line {first} " in warning["reason"]
     assert summary["lines"]["orphans"] == OrderLine.objects.filter(order=None).count() == 7  # their orders were bad
+    assert len([w for w in warnings if "orphan" in w["reason"] or "not in" in w["reason"]]) == 7  # each listed
     assert summary["refunds"]["refunds_created"] == 8
     assert not Refund.objects.filter(order=None).exists()
     assert Customer.objects.count() == summary["orders"]["customers_created"] == 55
