@@ -42,16 +42,11 @@ def import_job_run(self, job_id: int) -> str | None:
     """Run the import Job `job_id` (queued by customers.services.import_job_create). Idempotent: the job is
     claimed with a conditional update, so a repeated delivery does nothing while a live worker has it, and a
     delivery after its worker died takes it over once its heartbeat is stale (importing again is safe)."""
-    from django.conf import settings
-
-    from crm.services import job_running_elsewhere
+    from crm.jobs import job_task_guard
 
     from .importing.jobs import import_job_execute
 
-    if job_running_elsewhere(job_id=job_id):
-        # Redelivered at once after the worker process died (reject_on_worker_lost), or a duplicate delivery
-        # while a live worker runs it: look again when a dead worker's heartbeat would have gone stale.
-        raise self.retry(countdown=settings.HUIKE_JOB_STALE_AFTER_SECONDS + 5)
+    job_task_guard(self, job_id=job_id)
     return import_job_execute(job_id=job_id)
 
 

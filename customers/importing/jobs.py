@@ -8,8 +8,9 @@ from pathlib import Path
 
 from django.db import transaction
 
+from crm.jobs import job_run
 from crm.models import Job
-from crm.services import job_claim, job_finish, job_progress
+from crm.services import job_progress
 
 from .runner import import_files
 
@@ -20,37 +21,34 @@ FINAL_STATUS = {"succeeded": Job.Status.SUCCEEDED, "partial": Job.Status.PARTIAL
 
 
 def import_job_execute(*, job_id: int) -> str | None:
-    """Claim the queued import job `job_id` and run it. Returns the final status, or None when the job was not
-    ours to run (another worker has it, or it already finished): running a task twice imports once."""
-    job = job_claim(job_id=job_id)
-    if job is None:
-        return None
+    """Claim the queued import job `job_id` and run it (crm.jobs.job_run). Returns the final status, or None
+    when the job was not ours to run (another worker has it, or it already finished): running a task twice
+    imports once. The segmentation refresh of the customers that landed follows in its own task."""
+    landed: list[int] = []
+    status = job_run(job_id=job_id, work=lambda job: _import_work(job, landed))
+    if landed:  # segmentation follows in its own task, so the job's import ends as soon as the data landed
+        from customers.tasks import segmentation_refresh_task
+
+        segmentation_refresh_task.delay_on_commit(customer_ids=landed, job_id=job_id)
+    return status
+
+
+def _import_work(job: Job, landed: list[int]) -> tuple[str, dict]:
     uploads = list(job.import_files.order_by("id"))
     progress = FilesProgress(job, [upload.original_name for upload in uploads])
     job_progress(job=job, done=0, total=sum(u.size for u in uploads) or 1, step="")
-
-    try:
-        with ExitStack() as stack:
-            paths = [(_local_path(upload, stack), upload.original_name) for upload in uploads]
-            summary = import_files(paths, job=job, progress=progress)
-    except Exception as exc:  # an unexpected failure still ends the job, with the reason for the page
-        log.exception("import job %s failed", job_id)
-        job_finish(job=job, status=Job.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:1000])
-        return Job.Status.FAILED
+    with ExitStack() as stack:
+        paths = [(_local_path(upload, stack), upload.original_name) for upload in uploads]
+        summary = import_files(paths, job=job, progress=progress)
     for upload, entry in zip(uploads, summary["files"], strict=True):
         upload.kind = entry["kind"]
         upload.summary = entry
         upload.save(update_fields=["kind", "summary"])
     customer_ids = summary.pop("customer_ids")
-    status = FINAL_STATUS[summary["status"]]
     if customer_ids:  # its outcome is recorded here by the task (import_job_segmentation_refresh)
         summary["segmentation"] = {"status": "queued", "customers": len(customer_ids), "error": ""}
-    job_finish(job=job, status=status, result=summary)
-    if customer_ids:  # segmentation follows in its own task, so the job's import ends as soon as the data landed
-        from customers.tasks import segmentation_refresh_task
-
-        segmentation_refresh_task.delay_on_commit(customer_ids=customer_ids, job_id=job.pk)
-    return status
+        landed.extend(customer_ids)
+    return FINAL_STATUS[summary["status"]], summary
 
 
 class FilesProgress:
