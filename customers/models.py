@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.db import NullsLastIndex
+from crm.pii import mask_name
 from crm.models import TimeStampedModel
 
 from .querysets import CustomerQuerySet, OrderQuerySet
@@ -172,7 +173,9 @@ class Customer(TimeStampedModel):
 
     @property
     def display_name(self) -> str:
-        return self.buyer_nick or self.display_nick or self.real_name or f"#{self.pk}"
+        # The real name is contact data, masked for every role in lists and titles (a reveal shows it raw), so a
+        # customer known only by it is named by its masked form.
+        return self.buyer_nick or self.display_nick or mask_name(self.real_name) or f"#{self.pk}"
 
     @property
     def current_score(self) -> "CustomerScore":
