@@ -6,14 +6,15 @@ unique=True, because on PostgreSQL unique=True on a CharField adds a second `_li
 """
 
 from django.conf import settings
+from django.core.files.storage import storages
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.db import NullsLastIndex
-from crm.pii import mask_name
 from crm.models import TimeStampedModel
+from crm.pii import mask_name
 
 from .querysets import CustomerQuerySet, OrderQuerySet
 
@@ -524,11 +525,18 @@ class Segment(TimeStampedModel):
         return self.name
 
 
+def private_storage():
+    """The storage no URL serves (settings.STORAGES["private"]). A callable, so that the migration names this
+    function rather than freezing one deployment's storage location."""
+    return storages["private"]
+
+
 class ImportFile(models.Model):
     """One uploaded export file of an import Job; its per-file summary lands in `summary`."""
 
     job = models.ForeignKey("crm.Job", related_name="import_files", on_delete=models.CASCADE)
-    file = models.FileField(upload_to="imports/%Y/%m/")
+    # Uploaded exports hold every buyer's name, phone and address: private storage, never under MEDIA_URL.
+    file = models.FileField(upload_to="imports/%Y/%m/", storage=private_storage)
     original_name = models.CharField(_("file name"), max_length=255)
     size = models.PositiveBigIntegerField(_("size"), default=0)
     sha256 = models.CharField(max_length=64, blank=True)

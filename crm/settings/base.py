@@ -148,6 +148,11 @@ STORAGES = {
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024  # bigger uploads spool to disk
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
+# --- Errors ---------------------------------------------------------------------------------------
+# No 500 page lists the settings or shows a password, not even in the quick-start mode (DEBUG on): crm/errors.py.
+DEFAULT_EXCEPTION_REPORTER = "crm.errors.ExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "crm.errors.ExceptionReporterFilter"
+
 # --- REST API -------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
