@@ -134,6 +134,8 @@ class AuditEvent(models.Model):
         TAG_ADD = "tag_add", _("Tag added in bulk")
         TAG_REMOVE = "tag_remove", _("Tag removed in bulk")
         TIER_REVIEW = "tier_review", _("Yearly tier review")
+        PHONE_SEARCH = "phone_search", _("Search by whole phone number")
+        TOKEN_REVOKE = "token_revoke", _("API token revoked")
 
     created_at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(

@@ -123,6 +123,13 @@ SESSION_COOKIE_AGE = env.int("SESSION_IDLE_MINUTES", default=120) * 60
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
+# A cache shared by the web processes (rate limits). The default, local memory, is per process: right for the
+# one web process of `manage.py up`; set CACHE_URL=redis://127.0.0.1:6379/1 when running several.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
+# API tokens stop working this many days after they were issued (a new one is issued at the next sign-in).
+HUIKE_API_TOKEN_DAYS = env.int("HUIKE_API_TOKEN_DAYS", default=30)
+
 # --- i18n -----------------------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
@@ -258,3 +265,6 @@ HUIKE_EXPORT_IN_REQUEST_MAX_ROWS = env.int("HUIKE_EXPORT_IN_REQUEST_MAX_ROWS", d
 # Importing: on PostgreSQL a CSV export of at least this many bytes is imported set-based in SQL
 # (customers/importing/staged.py); smaller ones, Excel files and SQLite go row by row. 0 stages every CSV.
 HUIKE_IMPORT_STAGE_MIN_BYTES = env.int("HUIKE_IMPORT_STAGE_MIN_BYTES", default=1 << 20)
+
+# Customer searches (HTML list and API) per user per minute: enough for a person, too few to walk through numbers.
+HUIKE_SEARCH_LIMIT_PER_MINUTE = env.int("HUIKE_SEARCH_LIMIT_PER_MINUTE", default=30)
