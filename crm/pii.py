@@ -9,6 +9,11 @@ def can_view_pii(user) -> bool:
     return bool(user and user.has_perm("customers.view_pii"))
 
 
+def can_reveal_pii(user) -> bool:
+    """May see one customer's raw contact details, for a stated reason that is logged."""
+    return bool(user and user.has_perm("customers.reveal_pii") and user.has_perm("customers.view_pii"))
+
+
 def mask_phone(phone: str) -> str:
     """138****1234 for a mobile number; keeps the last four digits of anything else."""
     if not phone:
