@@ -10,6 +10,7 @@ staff_patterns = (
         path("new/", staff.staff_edit, name="create"),
         path("<int:pk>/", staff.staff_edit, name="edit"),
         path("<int:pk>/password/", staff.staff_password, name="password"),
+        path("<int:pk>/token/revoke/", staff.staff_token_revoke, name="token-revoke"),
     ],
     "staff",
 )
@@ -25,6 +26,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("accounts/token/", views.api_token, name="api-token-page"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("customers/", include("customers.urls")),
     path("campaigns/", include("campaigns.urls")),

@@ -105,6 +105,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Checks nothing: it is how any password change, wherever it is made, revokes the user's API token.
+    {"NAME": "crm.authentication.ApiTokenRevokedOnPasswordChange"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -164,7 +166,7 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = "crm.errors.ExceptionReporterFilter"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "crm.authentication.ExpiringTokenAuthentication",  # expires after HUIKE_API_TOKEN_DAYS
     ],
     "DEFAULT_PERMISSION_CLASSES": ["crm.permissions.RolePermission"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
