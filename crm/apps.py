@@ -20,7 +20,7 @@ class CrmConfig(AppConfig):
 
         register_kernel_role_rules()
         register_kernel_navigation()
-        register_audit_actions({"role_change": _("Role change")})
+        register_audit_actions({"role_change": _("Role change"), "token_revoke": _("API token revoked")})
         # Finished jobs older than their retention are pruned at night, when nobody is importing.
         register_beat("prune-old-jobs", "crm.tasks.prune_finished_jobs", crontab(hour=3, minute=30))
         # A job whose worker died and that no redelivered task took over would show "running" forever: every

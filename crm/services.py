@@ -142,3 +142,16 @@ def audit_record(
         reason=reason,
         detail=detail or {},
     )
+
+
+def api_token_revoke(*, user, actor, reason: str) -> bool:
+    """Delete `user`'s API token (they sign in again at POST /api/token/ for a new one). Audited; False when
+    they had none. `reason`: revoked_by_user, revoked_by_superuser, password_changed, deactivated."""
+    from rest_framework.authtoken.models import Token
+
+    with transaction.atomic():
+        deleted, _rows = Token.objects.filter(user=user).delete()
+        if deleted:
+            audit_record(actor=actor, action="token_revoke", object_type="user", object_id=user.pk,
+                         reason=reason)
+    return bool(deleted)

@@ -12,6 +12,8 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from crm.ratelimit import SearchRateThrottle
+
 from . import selectors, services
 from .filters import CustomerFilter, OrderFilter
 from .models import Customer, Order, OrderLine, Refund, Tag, Tier
@@ -145,6 +147,7 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     serializer_class = CustomerSerializer
     filterset_class = CustomerFilter
     pagination_class = UncountedPagination
+    throttle_classes = [SearchRateThrottle]  # searches per user per minute, as on the HTML list
     http_method_names = ["get", "patch", "post", "head", "options"]
 
     @property

@@ -13,3 +13,4 @@ class CustomerAudit(models.TextChoices):
     TAG_ADD = "tag_add", _("Tag added in bulk")
     TAG_REMOVE = "tag_remove", _("Tag removed in bulk")
     TIER_REVIEW = "tier_review", _("Yearly tier review")
+    PHONE_SEARCH = "phone_search", _("Search by whole phone number")

@@ -9,6 +9,7 @@ import logging
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.storage import storages
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -18,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.bounds import MAX_DAYS, check_count, check_days
 from crm.db import NullsLastIndex
 from crm.models import TimeStampedModel
+from crm.pii import mask_name
 
 from .querysets import CustomerQuerySet, OrderQuerySet
 
@@ -179,7 +181,9 @@ class Customer(TimeStampedModel):
 
     @property
     def display_name(self) -> str:
-        return self.buyer_nick or self.display_nick or self.real_name or f"#{self.pk}"
+        # The real name is contact data, masked for every role in lists and titles (a reveal shows it raw), so a
+        # customer known only by it is named by its masked form.
+        return self.buyer_nick or self.display_nick or mask_name(self.real_name) or f"#{self.pk}"
 
     @property
     def current_score(self) -> "CustomerScore":
@@ -528,11 +532,18 @@ class Segment(TimeStampedModel):
         return self.name
 
 
+def private_storage():
+    """The storage no URL serves (settings.STORAGES["private"]). A callable, so that the migration names this
+    function rather than freezing one deployment's storage location."""
+    return storages["private"]
+
+
 class ImportFile(models.Model):
     """One uploaded export file of an import Job; its per-file summary lands in `summary`."""
 
     job = models.ForeignKey("crm.Job", related_name="import_files", on_delete=models.CASCADE)
-    file = models.FileField(upload_to="imports/%Y/%m/")
+    # Uploaded exports hold every buyer's name, phone and address: private storage, never under MEDIA_URL.
+    file = models.FileField(upload_to="imports/%Y/%m/", storage=private_storage)
     original_name = models.CharField(_("file name"), max_length=255)
     size = models.PositiveBigIntegerField(_("size"), default=0)
     sha256 = models.CharField(max_length=64, blank=True)

@@ -335,7 +335,7 @@ def autotag_edit(request, pk: int):
 def tag_bulk(request):
     """Add or remove a tag on every customer of the list's current filter (the query string)."""
     form = TagPickForm(request.POST)
-    filterset = CustomerFilter(request.GET)
+    filterset = CustomerFilter(request.GET, request=request)
     back = f"{_list_url()}?{request.GET.urlencode()}"
     if not form.is_valid() or not filterset.is_valid():
         messages.error(request, _("Choose a tag and an action."))

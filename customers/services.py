@@ -10,7 +10,8 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
-from crm.models import Job
+from crm.models import AuditEvent, Job
+from crm.pii import mask_phone
 from crm.services import audit_record
 
 from .audit import CustomerAudit
@@ -286,6 +287,18 @@ def customer_contact_reveal(*, customer: Customer, actor, reason: str) -> dict[s
     return {name: getattr(customer, name) for name in CONTACT_FIELDS}
 
 
+PHONE_SEARCH_AUDITED_IDS = 20  # a whole number matches one customer, rarely a few; the audit names them
+
+
+def customer_phone_search_record(*, actor, phone: str, queryset) -> AuditEvent:
+    """A search by a whole phone number finds a customer by contact data the searcher was not shown: audit who
+    searched which number (masked in the log) and which customers it found."""
+    found = list(queryset.values_list("pk", flat=True)[:PHONE_SEARCH_AUDITED_IDS])
+    return audit_record(actor=actor, action=CustomerAudit.PHONE_SEARCH, object_type="customer",
+                        object_id=found[0] if len(found) == 1 else "",
+                        detail={"phone": mask_phone(phone), "customers": found})
+
+
 def customer_opt_out(*, customer: Customer, actor=None, source: str = "") -> Customer:
     """The customer asked for no more marketing. Idempotent: opting out twice records it once."""
     if customer.opted_out:
@@ -478,7 +491,7 @@ def customer_export_work(job: Job) -> dict:
     actor = job.created_by
     if actor is None or not actor.is_active:
         raise PermissionDenied(_("The person who asked for this export can no longer export."))
-    filterset = customer_filter(params=params)
+    filterset = customer_filter(params=params, user=actor)
     if not filterset.is_valid():
         raise ValidationError(_("The filter of this export is no longer valid."))
     total = filterset.qs.count()

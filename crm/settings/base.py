@@ -104,6 +104,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Checks nothing: it is how any password change, wherever it is made, revokes the user's API token.
+    {"NAME": "crm.authentication.ApiTokenRevokedOnPasswordChange"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -121,6 +123,13 @@ AXES_VERBOSE = False  # no start-up banner in every process
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_MINUTES", default=120) * 60
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# A cache shared by the web processes (rate limits). The default, local memory, is per process: right for the
+# one web process of `manage.py up`; set CACHE_URL=redis://127.0.0.1:6379/1 when running several.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
+# API tokens stop working this many days after they were issued (a new one is issued at the next sign-in).
+HUIKE_API_TOKEN_DAYS = env.int("HUIKE_API_TOKEN_DAYS", default=30)
 
 # --- i18n -----------------------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -147,11 +156,16 @@ STORAGES = {
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024  # bigger uploads spool to disk
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
+# --- Errors ---------------------------------------------------------------------------------------
+# No 500 page lists the settings or shows a password, not even in the quick-start mode (DEBUG on): crm/errors.py.
+DEFAULT_EXCEPTION_REPORTER = "crm.errors.ExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "crm.errors.ExceptionReporterFilter"
+
 # --- REST API -------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "crm.authentication.ExpiringTokenAuthentication",  # expires after HUIKE_API_TOKEN_DAYS
     ],
     "DEFAULT_PERMISSION_CLASSES": ["crm.permissions.RolePermission"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -243,3 +257,6 @@ HUIKE_IMPORT_STAGE_MIN_BYTES = env.int("HUIKE_IMPORT_STAGE_MIN_BYTES", default=1
 HUIKE_IMPORT_XLSX_MAX_UNPACKED_MB = env.int("HUIKE_IMPORT_XLSX_MAX_UNPACKED_MB", default=500)
 HUIKE_IMPORT_MAX_ROWS = env.int("HUIKE_IMPORT_MAX_ROWS", default=2_000_000)
 HUIKE_IMPORT_MAX_ERRORS_PER_FILE = env.int("HUIKE_IMPORT_MAX_ERRORS_PER_FILE", default=1000)
+
+# Customer searches (HTML list and API) per user per minute: enough for a person, too few to walk through numbers.
+HUIKE_SEARCH_LIMIT_PER_MINUTE = env.int("HUIKE_SEARCH_LIMIT_PER_MINUTE", default=30)
