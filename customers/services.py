@@ -1,7 +1,9 @@
 """Writes about customers. Other apps record on the customer timeline through `timeline_record`."""
 
+import json
 import re
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -30,13 +32,15 @@ def timeline_record(
     *,
     customer: Customer | int,
     kind: str,
-    summary: str,
+    summary: str = "",
     actor=None,
     data: dict | None = None,
     occurred_at=None,
     dedupe_key: str | None = None,
 ) -> TimelineEvent | None:
-    """Add one event to a customer's timeline. With `dedupe_key`, recording the same effect twice (a retried
+    """Add one event to a customer's timeline. `data` holds the parameters its kind's summary is rendered from,
+    in the reader's language (customers/timeline.py); `summary` only free text a person wrote (a note's start,
+    a reveal's reason), never a translated sentence. With `dedupe_key`, recording the same effect twice (a retried
     task, a re-import) records it once and returns None the second time."""
     customer_id = customer.pk if isinstance(customer, Customer) else customer
     fields = {
@@ -56,6 +60,54 @@ def timeline_record(
             return TimelineEvent.objects.create(**fields)
     except IntegrityError:
         return None
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    """One event for timeline_record_many. `data` holds the parameters its kind's summary is rendered from in
+    the reader's language (customers/timeline.py); `summary` only free text a person wrote, if any."""
+
+    customer_id: int
+    kind: str
+    data: dict
+    summary: str = ""
+    dedupe_key: str | None = None
+
+
+def timeline_record_many(
+    rows: list[TimelineRow], *, occurred_at, actor=None, update_changed: bool = False
+) -> None:
+    """Add many events at once, set-based (one staged load, one INSERT): an import, the nightly lifecycle and
+    tier moves write thousands. An event whose dedupe_key the customer's timeline holds already is not added
+    again; with `update_changed` its data is replaced when it differs (an import run again updates its counts)."""
+    if not rows:
+        return
+    from .importing import sql
+
+    encode = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(…) makes an encoder per call
+    columns = [("customer_id", "bigint"), ("kind", "text"), ("summary", "text"), ("data", "jsonb"),
+               ("dedupe_key", "text")]
+    sql.stage("stg_timeline", columns, [
+        (row.customer_id, row.kind, row.summary[:300], encode(row.data), row.dedupe_key) for row in rows
+    ])
+    actor_id = actor.pk if getattr(actor, "is_authenticated", False) else None
+    sql.upsert(
+        TimelineEvent,
+        source="stg_timeline s",
+        conflict=["customer", "dedupe_key"],
+        update=["summary", "data"] if update_changed else None,
+        values={
+            "customer": "s.customer_id",
+            "kind": "s.kind",
+            "summary": "s.summary",
+            "data": sql.json_expr("s.data"),
+            "dedupe_key": "s.dedupe_key",
+            "occurred_at": sql.timestamp_literal(occurred_at),
+            "actor": str(int(actor_id)) if actor_id else "NULL",
+        },
+        where="t.data IS DISTINCT FROM excluded.data" if update_changed else None,
+        order_by="s.customer_id",
+    )
 
 
 # --- Profile: create, edit, notes, consent --------------------------------------------------------
@@ -178,15 +230,9 @@ def _customer_write(*, customer: Customer, data: dict[str, Any], actor) -> Custo
         customer.save(update_fields=[*changed, *(["phone_tail", "phone_is_masked"] if "phone" in changed else []),
                                      "updated_at"])
         timeline_record(
-            customer=customer, kind="customer_edited", actor=actor,
-            summary=_("Edited: %(fields)s") % {"fields": ", ".join(str(_field_label(n)) for n in changed)},
-            data={"fields": changed},
+            customer=customer, kind="customer_edited", actor=actor, data={"fields": changed},
         )
     return customer
-
-
-def _field_label(name: str) -> str:
-    return Customer._meta.get_field(name).verbose_name
 
 
 class PossibleDuplicates(ValidationError):
@@ -250,8 +296,7 @@ def customer_create(
     try:
         with transaction.atomic():
             customer.save()
-            timeline_record(customer=customer, kind="customer_created", actor=actor,
-                            summary=str(Customer.Source(source).label))
+            timeline_record(customer=customer, kind="customer_created", actor=actor, data={"source": source})
             audit_record(actor=actor, action=CustomerAudit.CREATE, object_type="customer",
                          object_id=customer.pk,
                          detail={"source": source, "possible_duplicates": [twin.pk for twin in twins]})
@@ -306,7 +351,7 @@ def customer_opt_out(*, customer: Customer, actor=None, source: str = "") -> Cus
     customer.opted_out, customer.opted_out_at = True, timezone.now()
     with transaction.atomic():
         customer.save(update_fields=["opted_out", "opted_out_at", "updated_at"])
-        timeline_record(customer=customer, kind="opted_out", actor=actor, summary=source or _("Opted out"))
+        timeline_record(customer=customer, kind="opted_out", actor=actor, summary=source)
     return customer
 
 
@@ -373,11 +418,10 @@ def customer_merge(
         counts = {kind: len(ids) for kind, ids in moved.items()}
         audit_record(actor=actor, action=CustomerAudit.MERGE, object_type="customer", object_id=target.pk,
                      detail={"merge_id": merge.pk, "source_id": source.pk, "target_id": target.pk, "moved": counts})
-        summary = _("%(source)s merged into %(target)s") % {"source": source.display_name,
-                                                            "target": target.display_name}
+        names = {"source": source.display_name, "target": target.display_name}  # masked: shown to every role
         for customer in (target, source):
-            timeline_record(customer=customer, kind="customer_merged", actor=actor, summary=summary,
-                            data={"merge_id": merge.pk, "moved": counts})
+            timeline_record(customer=customer, kind="customer_merged", actor=actor,
+                            data={"merge_id": merge.pk, "moved": counts, **names})
         _refresh_derived([source.pk, target.pk], segments=refresh_segments)
     return merge
 
@@ -404,11 +448,10 @@ def customer_unmerge(*, merge: CustomerMerge, actor=None) -> CustomerMerge:
         merge.save(update_fields=["undone_at"])
         audit_record(actor=actor, action=CustomerAudit.UNMERGE, object_type="customer", object_id=target.pk,
                      detail={"merge_id": merge.pk, "source_id": source.pk, "target_id": target.pk})
-        summary = _("Merge of %(source)s into %(target)s undone") % {"source": source.display_name,
-                                                                     "target": target.display_name}
+        names = {"source": source.display_name, "target": target.display_name}
         for customer in (target, source):
-            timeline_record(customer=customer, kind="merge_undone", actor=actor, summary=summary,
-                            data={"merge_id": merge.pk})
+            timeline_record(customer=customer, kind="merge_undone", actor=actor,
+                            data={"merge_id": merge.pk, **names})
         _refresh_derived([source.pk, target.pk])
     return merge
 

@@ -20,7 +20,7 @@ from .filters import CUSTOMER_SORTS, DEFAULT_SORT, lifecycle_choices
 from .forms import CustomerCreateForm, CustomerForm, CustomerNoteForm, MergeConfirmForm, MergePickForm, RevealForm
 from .models import Customer, CustomerMerge, Tag
 from .pagination import paginate_uncounted
-from .timeline import kind_label
+from .timeline import event_summary, kind_label
 
 PAGE_SIZE = 50
 
@@ -106,8 +106,8 @@ def _show_customer(request, customer: Customer, *, raw: dict | None = None, stat
     revealed = raw is not None
     for obj in (*detail.addresses, *detail.orders):
         obj.contact = selectors.receiver_contact(obj, raw=revealed)
-    for event in detail.timeline:
-        event.label = kind_label(event.kind)
+    for event in detail.timeline:  # told in the reader's language, from what the event stored
+        event.label, event.text = kind_label(event.kind), event_summary(event)
     stage = customer.current_score.lifecycle_stage
     customer.stage_label = dict(lifecycle_choices()).get(stage, stage)
     user = request.user

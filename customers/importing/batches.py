@@ -7,16 +7,14 @@ does not go backwards), so two imports racing on the same orders still end as if
 unique constraints and ON CONFLICT decide, never the Python pre-read.
 """
 
-import json
 from dataclasses import dataclass, field
 from operator import itemgetter
 
 import numpy as np
 from django.db import connection
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
-from customers.models import STATUS_RANK, Order, TimelineEvent
+from customers.models import STATUS_RANK, Order
 from customers.stats import customer_stats_refresh
 
 from . import sql
@@ -201,47 +199,19 @@ def _customers_of_orders(order_ids: list[int]) -> set[int]:
 
 
 def _write_timeline(affected: set, run: RunState) -> None:
+    """One event per customer for the run's new and updated orders, one for its status changes; a file of the
+    same run adds to them (the dedupe key is the run's), an import run again changes nothing."""
+    from customers.services import TimelineRow, timeline_record_many
+
     rows = []
-    # Once, not per customer (an import's first file has one per buyer: 200,000 lookups cost a second).
-    imported = _("Order import: %(created)d new, %(updated)d updated orders")
-    status_changed = _("Order status changed: %(count)d orders")
-    encode = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(…, ensure_ascii=False) makes one per call
     for cid in sorted(affected):
         entry = run.timeline.get(cid)
         if entry:
             created, updated, sample = entry
-            summary = imported % {"created": created, "updated": updated}
             data = {"import": run.run_id, "created": created, "updated": updated, "orders": sample}
-            rows.append((cid, "order_imported", summary, encode(data), f"import:{run.run_id}"))
+            rows.append(TimelineRow(cid, "order_imported", data, dedupe_key=f"import:{run.run_id}"))
         changes = run.status_changes.get(cid)
         if changes:
-            summary = status_changed % {"count": len(changes)}
             data = {"import": run.run_id, "changes": changes[:20], "count": len(changes)}
-            rows.append((cid, "order_status_changed", summary, encode(data), f"status:{run.run_id}"))
-    if not rows:
-        return
-    names = [
-        ("customer_id", "bigint"),
-        ("kind", "text"),
-        ("summary", "text"),
-        ("data", "jsonb"),
-        ("dedupe_key", "text"),
-    ]
-    sql.stage("stg_timeline", names, rows)
-    now_expr = sql.timestamp_literal(run.now)
-    sql.upsert(
-        TimelineEvent,
-        source="stg_timeline s",
-        conflict=["customer", "dedupe_key"],
-        update=["summary", "data"],
-        values={
-            "customer": "s.customer_id",
-            "kind": "s.kind",
-            "summary": "s.summary",
-            "data": sql.json_expr("s.data"),
-            "dedupe_key": "s.dedupe_key",
-            "occurred_at": now_expr,
-        },
-        where="t.data IS DISTINCT FROM excluded.data",
-        order_by="s.customer_id",
-    )
+            rows.append(TimelineRow(cid, "order_status_changed", data, dedupe_key=f"status:{run.run_id}"))
+    timeline_record_many(rows, occurred_at=run.now, update_changed=True)

@@ -24,11 +24,6 @@ def is_distinct() -> str:
     return "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
 
 
-def as_json(text_expr: str) -> str:
-    """Cast a text expression holding JSON to the JSONField column type."""
-    return f"CAST({text_expr} AS jsonb)" if connection.vendor == "postgresql" else text_expr
-
-
 def in_ids(column: str, ids: list[int] | None) -> tuple[str, list]:
     if ids is None:
         return "", []

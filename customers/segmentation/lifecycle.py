@@ -11,15 +11,14 @@ is not a change and is not recorded (otherwise the first import of a shop's hist
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import connection, transaction
-from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import Customer, CustomerScore, SegmentationSettings, TimelineEvent
+from customers.models import Customer, CustomerScore, SegmentationSettings
+from customers.services import TimelineRow, timeline_record_many
 
-from ._sql import as_json, chunks, dt, in_ids, is_distinct
+from ._sql import chunks, dt, in_ids, is_distinct
 
 PROSPECT, NEW, ACTIVE, DORMANT, CHURNED = "prospect", "new", "active", "dormant", "churned"
 STAGES = {
@@ -55,12 +54,6 @@ def stage_case(*, now, shop: SegmentationSettings, prefix: str = "") -> tuple[st
         dt(now - timedelta(days=shop.new_days)),
     ]
     return sql, params
-
-
-def _label_case(column: str) -> tuple[str, list]:
-    whens = " ".join("WHEN %s THEN %s" for _key in STAGES)
-    params = [value for key, label in STAGES.items() for value in (key, str(label))]
-    return f"CASE {column} {whens} ELSE {column} END", params
 
 
 @transaction.atomic
@@ -105,21 +98,13 @@ def _refresh_batch(*, ids: list[int] | None, now, shop) -> int:
 
 def lifecycle_record_changes_from(changes_sql: str, params: list, *, now) -> int:
     """Record on the timeline the changes a query gives as rows (id, old, new); rows with no old stage (the
-    first stage) or the same stage are not changes. Returns how many were recorded."""
-    timeline = TimelineEvent._meta.db_table
-    with translation.override(settings.LANGUAGE_CODE):
-        old_label, old_params = _label_case("s.old")
-        new_label, new_params = _label_case("s.new")
-        prefix = gettext("Lifecycle stage") + ": "
-    data = as_json("""'{"from": "' || s.old || '", "to": "' || s.new || '"}'""")
+    first stage) or the same stage are not changes. Returns how many were recorded. The stages are stored as
+    codes and named in the reader's language when shown (customers/timeline.py)."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            INSERT INTO {timeline} (customer_id, kind, occurred_at, summary, data)
-            SELECT s.id, %s, %s, %s || {old_label} || ' → ' || {new_label}, {data}
-            FROM ({changes_sql}) s
-            WHERE s.old <> '' AND s.old <> s.new
-            """,
-            [TIMELINE_KIND, dt(now), prefix, *old_params, *new_params, *params],
-        )
-        return cursor.rowcount
+        cursor.execute(f"SELECT s.id, s.old, s.new FROM ({changes_sql}) s WHERE s.old <> '' AND s.old <> s.new",
+                       params)
+        changes = cursor.fetchall()
+    rows = [TimelineRow(customer_id=pk, kind=TIMELINE_KIND, data={"from": old, "to": new})
+            for pk, old, new in changes]
+    timeline_record_many(rows, occurred_at=now)
+    return len(rows)

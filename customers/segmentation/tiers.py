@@ -13,10 +13,10 @@ from django.db import transaction
 from django.db.models import Case, Count, DecimalField, F, IntegerField, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import Customer, Order, SegmentationSettings, Tier, TimelineEvent
+from customers.models import Customer, Order, SegmentationSettings, Tier
+from customers.services import TimelineRow, timeline_record_many
 
 from ._sql import chunks
 
@@ -45,23 +45,19 @@ def _metric(shop: SegmentationSettings, *, now):
     return Coalesce(Subquery(aggregate, output_field=money), Value(Decimal("0")), output_field=money)
 
 
-def _record_changes(*, ids: list[int], old_names: dict, new_tier: Tier | None, reason: str, actor=None, now) -> None:
-    new_name = new_tier.name if new_tier else gettext("no tier")
-    events = [
-        TimelineEvent(
-            customer_id=pk,
-            kind=TIMELINE_KIND,
-            occurred_at=now,
-            actor=actor if getattr(actor, "is_authenticated", False) else None,
-            summary=f"{gettext('Tier')}: {old_names.get(pk) or gettext('no tier')} → {new_name} ({reason})"[:300],
-            data={"from": old_names.get(pk), "to": new_tier.name if new_tier else None, "reason": reason},
-        )
+def _record_changes(*, ids: list[int], old_names: dict, new_tier: Tier | None, reason: dict, actor=None, now) -> None:
+    """On each customer's timeline: from which tier to which, and why. `reason` is data the page renders in the
+    reader's language (customers/timeline.py): {"reason": "upgrade", "threshold": …}, {"reason":
+    "yearly_review"}, or {"reason": <the text a person gave>}."""
+    new_name = new_tier.name if new_tier else None
+    rows = [
+        TimelineRow(customer_id=pk, kind=TIMELINE_KIND, data={"from": old_names.get(pk), "to": new_name, **reason})
         for pk in ids
     ]
-    TimelineEvent.objects.bulk_create(events, batch_size=2000)
+    timeline_record_many(rows, occurred_at=now, actor=actor)
 
 
-def _move(*, queryset, tier: Tier | None, reason: str, actor=None, now) -> int:
+def _move(*, queryset, tier: Tier | None, reason: dict, actor=None, now) -> int:
     rows = list(queryset.values_list("id", "tier__name"))
     moved = 0
     for batch in chunks(rows):
@@ -86,7 +82,7 @@ def tiers_upgrade(*, customer_ids: list[int] | None = None, now=None) -> int:
         if threshold is None:
             continue  # a tier without a threshold for this basis is given by hand only
         eligible = customers.filter(metric__gte=threshold).filter(Q(tier__isnull=True) | Q(tier__rank__lt=tier.rank))
-        reason = gettext("upgrade: reached %(threshold)s") % {"threshold": threshold}
+        reason = {"reason": "upgrade", "threshold": str(threshold)}
         moved += _move(queryset=eligible, tier=tier, reason=reason, now=now)
     return moved
 
@@ -109,7 +105,7 @@ def tiers_yearly_review(*, now=None, actor=None) -> int:
         .alias(target_rank=target_rank)
         .filter(tier__rank__gt=F("target_rank"))
     )
-    reason = gettext("yearly review")
+    reason = {"reason": "yearly_review"}
     moved = 0
     for tier in [*tiers, None]:
         rank = tier.rank if tier else 0
@@ -127,7 +123,7 @@ def tier_assign(*, customer: Customer, tier: Tier | None, reason: str, actor) ->
         return customer
     _record_changes(
         ids=[customer.pk], old_names={customer.pk: customer.tier.name if customer.tier else None}, new_tier=tier,
-        reason=reason.strip(), actor=actor, now=timezone.now(),
+        reason={"reason": reason.strip()}, actor=actor, now=timezone.now(),
     )
     customer.tier = tier
     customer.save(update_fields=["tier", "updated_at"])

@@ -3,10 +3,11 @@
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from customers.models import Customer, CustomerScore, SegmentationSettings, TimelineEvent
 from customers.segmentation.lifecycle import lifecycle_refresh
+from customers.timeline import event_summary
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -73,7 +74,10 @@ def test_a_stage_change_is_recorded_on_the_timeline_with_both_stages():
     assert score.lifecycle_stage == "dormant"
     assert score.lifecycle_changed_at == NOW + 170 * DAY
     assert event.data == {"from": "active", "to": "dormant"}
-    assert "→" in event.summary
+    with translation.override("en"):  # told in the reader's language when shown
+        assert event_summary(event) == "Lifecycle stage: Active → Dormant"
+    with translation.override("zh-hans"):
+        assert event_summary(event) == "生命周期阶段：活跃客户 → 沉睡客户"
     assert lifecycle_refresh(now=NOW + 170 * DAY) == 0
     assert TimelineEvent.objects.filter(customer=customer).count() == 1
 
