@@ -20,6 +20,7 @@ from .pagination import paginate_uncounted
 from .timeline import kind_label
 
 PAGE_SIZE = 50
+REVEAL_SESSION_KEY = "customers.revealed"
 
 
 def _querystring(params, *, drop: tuple[str, ...] = ("page",)) -> str:
@@ -115,6 +116,12 @@ def _show_customer(request, customer: Customer, *, raw: dict | None = None, stat
 @permission_required("customers.view_customer", raise_exception=True)
 def customer_detail(request, pk: int):
     customer = selectors.customer_get(user=request.user, pk=pk)
+    # A reveal answers with a redirect here (so a reload never re-posts it); the session remembers only which
+    # customer was revealed, never the values, and the mark is spent on this one response.
+    if request.session.pop(REVEAL_SESSION_KEY, None) == customer.pk and request.user.has_perm("customers.view_pii"):
+        response = _show_customer(request, customer, raw=services.customer_contact_raw(customer=customer))
+        response["Cache-Control"] = "no-store"  # the raw values must not be kept by the browser or a proxy
+        return response
     return _show_customer(request, customer)
 
 
@@ -139,20 +146,19 @@ def customer_note_add(request, pk: int):
 @permission_required("customers.reveal_pii", raise_exception=True)
 @require_POST
 def customer_reveal(request, pk: int):
-    """Answer with the customer page showing the raw contact details, once. Reloading shows them masked."""
+    """Log the reveal, then redirect to the customer page, which shows the raw contact details once (reloading
+    it shows them masked and posts nothing again)."""
     customer = selectors.customer_get(user=request.user, pk=pk)
     form = RevealForm(request.POST)
     if not form.is_valid():
         return _show_customer(request, customer, reveal_form=form, status=400)
     try:
-        raw = services.customer_contact_reveal(customer=customer, actor=request.user,
-                                               reason=form.cleaned_data["reason"])
+        services.customer_contact_reveal(customer=customer, actor=request.user, reason=form.cleaned_data["reason"])
     except ValidationError as exc:
         form.add_error("reason", exc.message_dict.get("reason", exc.messages))
         return _show_customer(request, customer, reveal_form=form, status=400)
-    response = _show_customer(request, customer, raw=raw)
-    response["Cache-Control"] = "no-store"  # the raw values must not be kept by the browser or a proxy
-    return response
+    request.session[REVEAL_SESSION_KEY] = customer.pk
+    return redirect("customers:detail", pk=customer.pk)
 
 
 class CustomerEditView(PermissionRequiredMixin, UpdateView):
