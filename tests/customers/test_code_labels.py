@@ -81,3 +81,17 @@ def test_money_has_a_thousands_separator_everywhere_it_shows(scored, client_for,
 
     assert "¥1,234.50" in listing and "1234.50" not in listing
     assert "¥1,234.50" in detail and "¥23,456.70" in detail
+
+
+def test_the_order_page_shows_the_status_once_and_only_the_refund_status_in_its_cell(client_for, manager):
+    from tests.factories import OrderLineFactory
+
+    order = OrderFactory(status="completed", status_text="交易成功")
+    OrderLineFactory(order=order, refund_status="退款成功", refund_amount=Decimal("88.00"))
+
+    page = client_for(manager).get(reverse("customers:order-detail", args=[order.pk])).content.decode()
+
+    order_panel = page.split('id="order"')[1].split("</section>")[0]
+    lines_panel = page.split('id="lines"')[1].split("</section>")[0]
+    assert order_panel.count("交易成功") == 1
+    assert "<td>退款成功</td>" in lines_panel and "88.00" not in lines_panel
