@@ -68,6 +68,47 @@ def customer_possible_duplicates(*, buyer_nick: str = "", display_nick: str = ""
     return list(found.values())[:POSSIBLE_DUPLICATES_SHOWN]
 
 
+def customer_likely_duplicates(*, customer: Customer) -> list[Customer]:
+    """Other active customers that are probably this one: the same phone, or the same masked real name in the
+    same province and city (张** in 浙江 杭州: what Taobao's masked exports leave of one buyer under two member
+    names). Read through the phone-tail and region indexes; the name is compared after masking, in Python."""
+    found = {
+        twin.pk: twin for twin in customer_possible_duplicates(phone=customer.phone)
+        if twin.pk != customer.pk
+    }
+    if customer.phone and customer.phone_tail:  # also two copies of one Taobao-masked phone (138****1234)
+        same_phone = (Customer.objects.active().filter(phone_tail=customer.phone_tail, phone=customer.phone)
+                      .exclude(pk=customer.pk).order_by("id"))
+        for twin in same_phone[:POSSIBLE_DUPLICATES_SHOWN]:
+            found.setdefault(twin.pk, twin)
+    masked = mask_name(customer.real_name)
+    if masked and customer.province and customer.city:
+        same_region = (Customer.objects.active().filter(province=customer.province, city=customer.city,
+                                                        real_name__startswith=masked[0])
+                       .exclude(pk=customer.pk).order_by("id"))
+        for twin in same_region[:200]:  # one region and one surname: a handful, bounded anyway
+            if mask_name(twin.real_name) == masked:
+                found.setdefault(twin.pk, twin)
+    return list(found.values())[:POSSIBLE_DUPLICATES_SHOWN]
+
+
+MERGE_CANDIDATES_SHOWN = 10
+
+
+def merge_candidates(*, target: Customer, term: str) -> list[Customer]:
+    """Customers matching a search typed on the merge picker (the customer list's search: name part, phone tail,
+    whole phone; or #id), never the target itself or one merged already."""
+    term = term.strip()
+    if not term:
+        return []
+    if term.startswith("#") and term[1:].isdigit():
+        queryset = Customer.objects.active().filter(pk=int(term[1:]))
+    else:
+        filterset = customer_filter(params={"q": term})
+        queryset = filterset.qs if filterset.is_valid() else Customer.objects.none()
+    return list(queryset.exclude(pk=target.pk)[:MERGE_CANDIDATES_SHOWN])
+
+
 def _same_phone(stored: str, digits: str) -> bool:
     """`stored` may be masked by Taobao (138****1234): then every digit it shows must agree with `digits`."""
     stored = re.sub(r"[\s-]", "", stored).removeprefix("+86")

@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:pk>/notes/", views.customer_note_add, name="note-add"),
     path("<int:pk>/reveal/", views.customer_reveal, name="reveal"),
     path("<int:pk>/merge/", views.customer_merge, name="merge"),
+    path("<int:pk>/merge/candidates/", views.customer_merge_candidates, name="merge-candidates"),
     path("merges/<int:pk>/undo/", views.merge_undo, name="merge-undo"),
     path("orders/", views.order_list, name="orders"),
     path("orders/<int:pk>/", views.order_detail, name="order-detail"),

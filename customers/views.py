@@ -102,14 +102,23 @@ def _show_customer(request, customer: Customer, *, raw: dict | None = None, stat
         "revealed": revealed,
         "note_form": note_form or CustomerNoteForm(),
         "reveal_form": reveal_form or RevealForm(),
-        "merge_form": MergePickForm(),
         "can_add_note": user.has_perm("customers.add_customernote"),
         "can_edit": user.has_perm("customers.change_customer"),
         "can_reveal": user.has_perm("customers.reveal_pii") and user.has_perm("customers.view_pii"),
         "can_merge": user.has_perm("customers.merge_customer"),
+        "duplicates": _likely_duplicates(customer) if user.has_perm("customers.merge_customer") else [],
         "all_tags": Tag.objects.order_by("name") if user.has_perm("customers.add_customertag") else [],
     }
     return render(request, "customers/customer_detail.html", context, status=status)
+
+
+def _likely_duplicates(customer: Customer) -> list[Customer]:
+    if customer.merged_into_id:
+        return []
+    twins = selectors.customer_likely_duplicates(customer=customer)
+    for twin in twins:
+        twin.contact = selectors.customer_contact(twin)
+    return twins
 
 
 @login_required
@@ -239,7 +248,7 @@ def customer_merge(request, pk: int):
             return redirect("customers:merge", pk=target.pk)
         messages.success(request, _("%(source)s was merged into this customer.") % {"source": source.display_name})
         return redirect("customers:detail", pk=target.pk)
-    pick = MergePickForm(request.GET or None)
+    pick = MergePickForm(request.GET if "other" in request.GET else None)
     source = None
     if pick.is_valid():
         source = selectors.customer_find(term=pick.cleaned_data["other"])
@@ -251,12 +260,29 @@ def customer_merge(request, pk: int):
         elif source.merged_into_id:
             pick.add_error("other", _("That customer is merged already."))
             source = None
-    context = {"target": target, "source": source, "pick": pick}
+    search = request.GET.get("q", "").strip()[:100]  # the picker without JavaScript submits its search here
+    candidates = selectors.merge_candidates(target=target, term=search) if search else None
+    for candidate in candidates or ():
+        candidate.contact = selectors.customer_contact(candidate)
+    context = {"target": target, "source": source, "pick": pick, "candidates": candidates, "searched": bool(search)}
     if source is not None:
         context["preview"] = selectors.merge_preview(source=source, target=target)
         context["target_contact"] = selectors.customer_contact(target)
         context["source_contact"] = selectors.customer_contact(source)
     return render(request, "customers/customer_merge.html", context)
+
+
+@login_required
+@permission_required("customers.merge_customer", raise_exception=True)
+def customer_merge_candidates(request, pk: int):
+    """The merge picker's answer (htmx): customers matching what was typed, each a link to the merge preview."""
+    target = get_object_or_404(Customer.objects.active(), pk=pk)
+    candidates = selectors.merge_candidates(target=target, term=request.GET.get("q", "")[:100])
+    for candidate in candidates:
+        candidate.contact = selectors.customer_contact(candidate)
+    return render(request, "customers/_merge_candidates.html", {
+        "target": target, "candidates": candidates, "searched": bool(request.GET.get("q", "").strip()),
+    })
 
 
 @login_required

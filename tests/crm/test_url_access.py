@@ -52,6 +52,7 @@ EXPECTED = {
     "customers:create": (None, row(LOGIN, 403, 403, 200, 200)),  # shop staff and managers enter customers
     "customers:export": (None, MANAGER_ONLY),  # a GET downloads the CSV (and is logged)
     "customers:merge": (lambda: {"pk": _a_customer_pk()}, row(LOGIN, 403, 403, 200, 200)),
+    "customers:merge-candidates": (lambda: {"pk": _a_customer_pk()}, row(LOGIN, 403, 403, 200, 200)),
     "customers:merge-undo": (lambda: {"pk": 1}, row(LOGIN, 403, 403, 405, 405)),  # POST only
     "customers:note-add": (lambda: {"pk": _a_customer_pk()}, row(LOGIN, 403, 405, 405, 405)),  # POST only
     "customers:reveal": (lambda: {"pk": _a_customer_pk()}, row(LOGIN, 403, 403, 403, 405)),  # POST, managers
