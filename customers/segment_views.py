@@ -139,7 +139,8 @@ def segment_detail(request, pk: int):
     segment = get_object_or_404(Segment, pk=pk)
     members = segment_members(segment)
     insight = segment_insight(members)
-    charts = {name: [{"name": row["label"], "value": row["count"]} for row in rows]
+    charts = {name: [{"name": row["label"], "value": row["count"], "filter": _list_filter(name, row["key"])}
+                     for row in rows]
               for name, rows in insight["distributions"].items()}
     charts["top_products"] = [{"name": row["label"], "value": row["count"]} for row in insight["top_products"]]
     sample = members.select_related("tier").prefetch_related("score").order_by("-last_paid_at", "id")[:20]
@@ -151,6 +152,20 @@ def segment_detail(request, pk: int):
             "top_products": _("Top products (buyers)"),
         },
     })
+
+
+# Which customer-list filter narrows the segment's members to one row of an insight table.
+INSIGHT_LIST_FILTERS = {"gender": "gender", "province": "province", "tier": "tier", "rfm_group": "rfm_group",
+                        "lifecycle": "lifecycle"}
+
+
+def _list_filter(dimension: str, key) -> str:
+    """The query string (`rfm_group=important_value`) that lists one insight row's customers; "" when the row
+    has no filter of its own (age and order-value bands, products) or is the blank bucket."""
+    from urllib.parse import urlencode
+
+    name = INSIGHT_LIST_FILTERS.get(dimension)
+    return urlencode({name: key}) if name and key not in (None, "") else ""
 
 
 @login_required
@@ -324,9 +339,16 @@ def tag_bulk(request):
         messages.error(request, _("Choose a tag and an action."))
         return redirect(back)
     tag, action = form.cleaned_data["tag"], form.cleaned_data["action"]
+    if action == "remove" and not request.user.has_perm("customers.delete_customertag"):
+        return HttpResponse(status=403)
+    if request.POST.get("confirm") != "1":  # first say how many customers this touches, and ask
+        from .selectors import customer_list_count
+
+        return render(request, "customers/tag_bulk_confirm.html", {
+            "tag": tag, "action": action, "count": customer_list_count(filterset.qs),
+            "query": request.GET.urlencode(), "back": back,
+        })
     if action == "remove":
-        if not request.user.has_perm("customers.delete_customertag"):
-            return HttpResponse(status=403)
         n = tag_remove(customers=filterset.qs, tag=tag, actor=request.user)
         messages.success(request, _("Tag “%(tag)s” removed from %(n)d customers.") % {"tag": tag.name, "n": n})
     else:

@@ -3,6 +3,7 @@
 import re
 from dataclasses import dataclass, field
 
+from django.db import connection
 from django.db.models import F, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
@@ -218,3 +219,65 @@ def merge_preview(*, source: Customer, target: Customer) -> dict[str, int]:
     from .services import MERGE_MOVES, _movable
 
     return {kind: len(_movable(kind, source_id=source.pk, target_id=target.pk)) for kind in MERGE_MOVES}
+
+
+def region_options() -> dict[str, list[str]]:
+    """Every province and city that customers have, for the list's region pickers (datalists).
+
+    On PostgreSQL a loose index scan of the region index (province, city, ...): one index probe per distinct
+    pair, a few hundred in all, instead of a DISTINCT over every customer row (a million at the target size)."""
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(Customer._meta.db_table)
+        sql = f"""
+            WITH RECURSIVE regions(province, city) AS (
+                (SELECT province, city FROM {table} ORDER BY province, city LIMIT 1)
+                UNION ALL
+                SELECT next.province, next.city FROM regions r, LATERAL (
+                    SELECT c.province, c.city FROM {table} c
+                    WHERE (c.province, c.city) > (r.province, r.city)
+                    ORDER BY c.province, c.city LIMIT 1
+                ) next
+            )
+            SELECT province, city FROM regions"""
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            pairs = cursor.fetchall()
+    else:
+        pairs = list(Customer.objects.order_by().values_list("province", "city").distinct())
+    return {
+        "provinces": sorted({province for province, _city in pairs if province}),
+        "cities": sorted({city for _province, city in pairs if city}),
+    }
+
+
+EXACT_COUNT_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class ListCount:
+    value: int
+    exact: bool
+
+
+def customer_list_count(queryset: QuerySet) -> ListCount:
+    """How many customers a filtered list holds: exact up to EXACT_COUNT_LIMIT (a count that stops reading
+    there), beyond that the planner's estimate, which costs no scan (an exact count of a million rows takes
+    seconds, and the page does not need the last digit)."""
+    queryset = queryset.order_by()
+    counted = queryset[: EXACT_COUNT_LIMIT + 1].count()
+    if counted <= EXACT_COUNT_LIMIT or connection.vendor != "postgresql":
+        return ListCount(value=counted if counted <= EXACT_COUNT_LIMIT else queryset.count(), exact=True)
+    return ListCount(value=max(_planner_rows(queryset), EXACT_COUNT_LIMIT + 1), exact=False)
+
+
+def _planner_rows(queryset: QuerySet) -> int:
+    sql, params = queryset.values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):  # psycopg returns the JSON already decoded; a plain string on other drivers
+        import json
+
+        plan = json.loads(plan)
+    return int(plan[0]["Plan"]["Plan Rows"])
+

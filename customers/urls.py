@@ -5,6 +5,7 @@ from . import import_views, segment_urls, views
 app_name = "customers"
 urlpatterns = [
     path("", views.customer_list, name="list"),
+    path("count/", views.customer_count, name="count"),
     path("export/", views.customer_export, name="export"),
     path("exports/<int:pk>/download/", views.customer_export_download, name="export-download"),
     path("new/", views.customer_create, name="create"),

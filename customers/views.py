@@ -56,6 +56,8 @@ class CustomerListView(PermissionRequiredMixin, ListView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         sort = self.request.GET.get("sort") or DEFAULT_SORT
+        for name in ("province", "city"):  # the pickers: <datalist> of the regions customers have
+            self.filterset.form.fields[name].widget.attrs.update(list=f"{name}-options", autocomplete="off")
         context.update(
             filter=self.filterset,
             query_string=_querystring(self.request.GET),
@@ -63,11 +65,21 @@ class CustomerListView(PermissionRequiredMixin, ListView):
             sort_links=_sort_links(self.request.GET, sort if sort in CUSTOMER_SORTS else DEFAULT_SORT),
             can_export=self.request.user.has_perm("customers.export_customer"),
             can_create=self.request.user.has_perm("customers.add_customer"),
+            regions=selectors.region_options(),
         )
         return context
 
 
 customer_list = CustomerListView.as_view()
+
+
+@login_required
+@permission_required("customers.view_customer", raise_exception=True)
+def customer_count(request):
+    """The list's total, loaded after the page (htmx) so the page itself never waits for a count."""
+    filterset = selectors.customer_filter(params=request.GET)
+    count = selectors.customer_list_count(filterset.qs) if filterset.is_valid() else None
+    return render(request, "customers/_customer_count.html", {"count": count})
 
 
 def _sort_links(params, current: str) -> dict[str, dict]:

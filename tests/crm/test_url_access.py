@@ -45,6 +45,7 @@ EXPECTED = {
     "staff:edit": (lambda: {"pk": _any_user_pk()}, SUPERUSER_ONLY),
     "staff:password": (lambda: {"pk": _any_user_pk()}, SUPERUSER_ONLY),
     "customers:list": (None, CUSTOMERS_READ),
+    "customers:count": (None, CUSTOMERS_READ),
     "customers:detail": (lambda: {"pk": _a_customer_pk()}, CUSTOMERS_READ),
     "customers:edit": (lambda: {"pk": _a_customer_pk()}, row(LOGIN, 403, 403, 200, 200)),
     # Only the manager who asked for the export gets its file; anybody else's job (here: a plain job) is a 404.
