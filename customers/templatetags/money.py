@@ -23,3 +23,12 @@ def money(value, empty: str = "—") -> str:
         return empty
     sign = "-" if amount < 0 else ""
     return f"{sign}¥{abs(amount):,.2f}"
+
+
+@register.filter
+def thousands(value) -> str:
+    """A whole number with a thousands separator (1,234,567), for counts; the value as it is if not a number."""
+    try:
+        return f"{int(value):,}"
+    except (TypeError, ValueError):
+        return value

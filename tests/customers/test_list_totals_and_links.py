@@ -27,13 +27,15 @@ def test_the_list_loads_its_total_after_the_page(client_for, staff):
 
 
 @pytest.mark.postgres
-def test_past_ten_thousand_the_total_is_the_planners_estimate_marked_as_such(monkeypatch):
+def test_past_ten_thousand_the_total_is_the_planners_estimate_marked_as_such(monkeypatch, client_for, staff):
     CustomerFactory.create_batch(12)
     monkeypatch.setattr(selectors, "EXACT_COUNT_LIMIT", 10)  # the same rule at a size a test can build
 
     count = selectors.customer_list_count(Customer.objects.active())
+    shown = client_for(staff).get(reverse("customers:count")).content.decode()
 
     assert count.exact is False and count.value >= 11
+    assert 'data-exact="0"' in shown and "约" in shown and "（估算）" in shown
 
 
 def test_province_and_city_accept_a_prefix_and_offer_a_picker(client_for, staff):
