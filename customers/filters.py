@@ -117,6 +117,9 @@ class CustomerFilter(django_filters.FilterSet):
         queryset=Segment.objects.order_by("name"), method="filter_segment", label=_("Segment"),
     )
     gender = django_filters.ChoiceFilter(choices=[c for c in Gender.choices if c[0]], label=_("Gender"))
+    # One row of a segment's insight tables (age:25–29, aov:100–200, product:12, paying:1), so every number on
+    # the insight page links to its customers; set by those links, not shown on the filter form.
+    insight = django_filters.CharFilter(method="filter_insight", widget=forms.HiddenInput)
     spend_min = django_filters.NumberFilter(field_name="total_paid", lookup_expr="gte", label=_("Spent at least"))
     spend_max = django_filters.NumberFilter(field_name="total_paid", lookup_expr="lte", label=_("Spent at most"))
     orders_min = django_filters.NumberFilter(field_name="order_count", lookup_expr="gte", label=_("Orders, at least"))
@@ -182,6 +185,12 @@ class CustomerFilter(django_filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(pk__in=segment_members(value).values("pk"))
+
+    def filter_insight(self, queryset, name, value):
+        from customers.segmentation.insight import insight_row_filter
+
+        dimension, _sep, key = value.partition(":")
+        return insight_row_filter(queryset, dimension=dimension, key=key)
 
     def filter_tags(self, queryset, name, value):
         if not value:

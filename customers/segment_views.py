@@ -142,7 +142,10 @@ def segment_detail(request, pk: int):
     charts = {name: [{"name": row["label"], "value": row["count"], "filter": _list_filter(name, row["key"])}
                      for row in rows]
               for name, rows in insight["distributions"].items()}
-    charts["top_products"] = [{"name": row["label"], "value": row["count"]} for row in insight["top_products"]]
+    charts["top_products"] = [
+        {"name": row["label"], "value": row["count"], "filter": _list_filter("product", row["key"])}
+        for row in insight["top_products"]
+    ]
     sample = members.select_related("tier").prefetch_related("score").order_by("-last_paid_at", "id")[:20]
     return render(request, "customers/segment_detail.html", {
         "segment": segment, "insight": insight, "charts": charts, "sample": sample,
@@ -160,12 +163,16 @@ INSIGHT_LIST_FILTERS = {"gender": "gender", "province": "province", "tier": "tie
 
 
 def _list_filter(dimension: str, key) -> str:
-    """The query string (`rfm_group=important_value`) that lists one insight row's customers; "" when the row
-    has no filter of its own (age and order-value bands, products) or is the blank bucket."""
+    """The query string (`rfm_group=important_value`, `insight=age:25–29`) that lists one insight row's
+    customers; "" for the blank and "others" buckets, which no filter selects."""
     from urllib.parse import urlencode
 
+    from .segmentation.insight import OTHERS
+
+    if key in (None, "", OTHERS):
+        return ""
     name = INSIGHT_LIST_FILTERS.get(dimension)
-    return urlencode({name: key}) if name and key not in (None, "") else ""
+    return urlencode({name: key} if name else {"insight": f"{dimension}:{key}"})
 
 
 @login_required

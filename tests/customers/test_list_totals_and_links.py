@@ -100,3 +100,30 @@ def test_the_segment_insight_numbers_link_to_the_members_behind_them(client_for,
     assert f'href="{base}"' in page
     assert f'href="{base}&amp;rfm_group=important_value"' in page and f'href="{base}&amp;gender=F"' in page
     assert [c.pk for c in members.context["customers"]] == [member.pk]
+
+
+def test_the_insight_bands_products_and_paying_members_link_to_their_customers(client_for, staff):
+    from datetime import date
+
+    from customers.models import CustomerProduct, Product
+
+    segment = Segment.objects.create(name="全部", definition={"op": "and", "conditions": []})
+    today = date.today()
+    young = CustomerFactory(birthday=today.replace(year=today.year - 26), paid_order_count=2,
+                            avg_order_value=Decimal("150"))
+    CustomerFactory(birthday=today.replace(year=today.year - 45), paid_order_count=0)
+    product = Product.objects.create(key="P1", title="洗发水")
+    CustomerProduct.objects.create(customer=young, product=product)
+    client = client_for(staff)
+
+    page = client.get(reverse("customers:segment-detail", args=[segment.pk])).content.decode()
+    listed = {
+        band: [c.pk for c in client.get(reverse("customers:list"),
+                                         {"segment": segment.pk, "insight": band}).context["customers"]]
+        for band in ("age:25–29", "aov:100–200", f"product:{product.pk}", "paying:1")
+    }
+
+    base = f'{reverse("customers:list")}?segment={segment.pk}&amp;insight='
+    assert f'{base}age%3A25%E2%80%9329"' in page and f'{base}product%3A{product.pk}"' in page
+    assert f'{base}paying:1"' in page
+    assert listed == {band: [young.pk] for band in listed}
