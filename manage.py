@@ -2,7 +2,8 @@
 """Django's command-line utility, plus a bootstrap for a fresh machine.
 
 Run with any Python 3.12+: when Django is not importable, this creates `.venv/`, installs
-`requirements.txt` into it and re-runs the same command with the virtualenv's interpreter.
+`requirements.txt` into it (and `requirements-dev.txt` when the command is `test`) and re-runs the
+same command with the virtualenv's interpreter.
 That is what makes `python3 manage.py up` and `python3 manage.py test` the only two set-up steps.
 """
 
@@ -37,19 +38,34 @@ def find_base_python() -> str:
              f"{sys.version.split()[0]} and no newer python3.x was found on PATH. Install Python 3.12 or newer.")
 
 
+def wanted_requirements(argv: list[str]) -> list[str]:
+    """The app's requirements, plus the tests' and tools' ones when the command is `test`."""
+    files = ["requirements.txt"]
+    if argv[1:2] == ["test"] or os.environ.get("HUIKE_DEV_REQUIREMENTS"):
+        files.append("requirements-dev.txt")
+    return files
+
+
+def install_requirements(python: Path, name: str) -> None:
+    # One stamp per file, so `up` after `test` (or the reverse) reinstalls nothing that is already there.
+    stamp = VENV / f".{name}"
+    wanted = (ROOT / name).read_text()
+    if stamp.exists() and stamp.read_text() == wanted:
+        return
+    print(f"Installing {name} into .venv/ (first run only) ...", flush=True)
+    subprocess.check_call([str(python), "-m", "pip", "install", "-q", "-r", str(ROOT / name)])
+    stamp.write_text(wanted)
+
+
 def bootstrap() -> None:
     """Create the virtualenv and install the pinned requirements, then re-exec inside it."""
     python = venv_python()
-    stamp = VENV / ".requirements"
-    requirements = (ROOT / "requirements.txt").read_text()
     if not python.exists():
         print("Creating .venv/ ...", flush=True)
         subprocess.check_call([find_base_python(), "-m", "venv", str(VENV)])
-    if not stamp.exists() or stamp.read_text() != requirements:
-        print("Installing requirements into .venv/ (first run only) ...", flush=True)
         subprocess.check_call([str(python), "-m", "pip", "install", "-q", "--upgrade", "pip"])
-        subprocess.check_call([str(python), "-m", "pip", "install", "-q", "-r", str(ROOT / "requirements.txt")])
-        stamp.write_text(requirements)
+    for name in wanted_requirements(sys.argv):
+        install_requirements(python, name)
     os.execv(str(python), [str(python), *sys.argv])
 
 

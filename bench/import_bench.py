@@ -12,7 +12,9 @@ under var/bench/), then measures in one run:
   (d) django-import-export importing a 20,000-row slice of the 订单报表 into the same Order model, with a
       ModelResource written the way its documentation shows (default options).
 (b) and (c) run in a child process each, so that their peak RSS is theirs alone (os.wait4's rusage).
-Prints rows/s and each ratio against its target with PASS/MISS. Exit status 0 either way: a figure, not a test.
+Prints rows/s and each ratio against its target with PASS/MISS (targets: TARGETS below; the ratio to
+bench/import_floor.py's time needs that script run first on the same arguments). Exit status 0 either way: a
+figure, not a test.
 The database (default huike_bench_import) is created if missing and migrated; its tables are emptied.
 """
 
@@ -31,7 +33,28 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/huike_bench_import"
-TARGETS = {"import_vs_copy": 6.0, "reimport_vs_copy": 3.0, "vs_import_export": 50.0, "peak_rss_mb": 1024.0}
+# Restated by issue #19 for 2-core machines. The import's ratio to COPY depends on the data's shape: new customers
+# cost most, so a realistic shop (about 1.8 orders per buyer, `--buyers 550000`) gets more room than the default
+# 5 per buyer. The floor is bench/import_floor.py's best sketch on the same generated pair.
+TARGETS = {
+    "import_vs_copy": 13.0,
+    "import_vs_copy_few_orders_per_buyer": 22.0,
+    "import_vs_floor": 2.5,
+    "reimport_vs_copy": 2.0,
+    "peak_rss_mb": 1024.0,
+}
+FEW_ORDERS_PER_BUYER = 3.0  # below this many orders per buyer, the 1.8-per-buyer target applies
+
+
+def import_vs_copy_target(orders: int, buyers: int) -> float:
+    if orders / max(buyers, 1) < FEW_ORDERS_PER_BUYER:
+        return TARGETS["import_vs_copy_few_orders_per_buyer"]
+    return TARGETS["import_vs_copy"]
+
+
+def floor_path(export) -> Path:
+    """Where import_floor.py leaves its best time for this generated pair, for import_bench.py to compare with."""
+    return export.orders_path.parent / "floor.json"
 
 
 def main() -> None:
@@ -380,7 +403,8 @@ def run(args) -> None:
             flush=True,
         )
 
-    figures = report(n, copy_s, first, again, ie, counts)
+    floor = json.loads(floor_path(export).read_text())["seconds"] if floor_path(export).exists() else None
+    figures = report(n, export.buyers, copy_s, floor, first, again, ie, counts)
     if args.json:
         args.json.write_text(json.dumps(figures, ensure_ascii=False, indent=2))
 
@@ -389,21 +413,18 @@ def _load() -> str:
     return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-def report(n: int, copy_s: float, first: dict, again: dict, ie: dict | None, counts: dict) -> dict:
+def report(
+    n: int, buyers: int, copy_s: float, floor: float | None, first: dict, again: dict, ie: dict | None, counts: dict
+) -> dict:
     rate = {"copy": n / copy_s, "import": n / first["seconds"], "reimport": n / again["seconds"]}
     if ie:
         rate["import_export"] = ie["rows"] / ie["seconds"]
     peak = max(first["peak_rss_mb"], again["peak_rss_mb"])
     checks = [
-        ("our import ÷ COPY time", first["seconds"] / copy_s, "≤", TARGETS["import_vs_copy"], "×"),
+        ("our import ÷ COPY time", first["seconds"] / copy_s, "≤", import_vs_copy_target(n, buyers), "×"),
+        ("our import ÷ import_floor.py", first["seconds"] / floor if floor else None, "≤", TARGETS["import_vs_floor"],
+         "×"),
         ("re-import ÷ COPY time", again["seconds"] / copy_s, "≤", TARGETS["reimport_vs_copy"], "×"),
-        (
-            "our rows/s ÷ import-export's",
-            rate["import"] / rate["import_export"] if ie else None,
-            "≥",
-            TARGETS["vs_import_export"],
-            "×",
-        ),
         ("peak RSS of the import (MB)", peak, "≤", TARGETS["peak_rss_mb"], ""),
     ]
     print("\n" + "=" * 78)
@@ -416,11 +437,13 @@ def report(n: int, copy_s: float, first: dict, again: dict, ie: dict | None, cou
             f"{'(d) django-import-export, ' + format(ie['rows'], ',') + ' rows':<44}{ie['seconds']:>10.1f}"
             f"{rate['import_export']:>12,.0f}"
         )
+    if ie:  # issue #3's ≥ 50× was withdrawn by issue #19; the ratio is kept as information
+        print(f"{'our rows/s ÷ import-export\'s':<36}{rate['import'] / rate['import_export']:>10.1f}×  (no target)")
     print("-" * 78)
     verdicts = {}
     for name, value, op, target, unit in checks:
         if value is None:
-            print(f"{name:<36}{'—':>10}   target {op} {target:g}{unit}   (not measured)")
+            print(f"{name:<36}{'—':>10}   target {op} {target:g}{unit}   (not measured: run bench/import_floor.py)")
             continue
         ok = value <= target if op == "≤" else value >= target
         verdicts[name] = ok
@@ -429,7 +452,9 @@ def report(n: int, copy_s: float, first: dict, again: dict, ie: dict | None, cou
     print(f"load average now {_load()}: other work on this machine slows every figure, COPY included")
     return {
         "orders": n,
+        "buyers": buyers,
         "copy_seconds": copy_s,
+        "floor_seconds": floor,
         "import": first,
         "reimport": again,
         "import_export": ie,

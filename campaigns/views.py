@@ -3,6 +3,6 @@ from django.shortcuts import render
 
 
 @login_required
-@permission_required("crm.access_campaigns", raise_exception=True)
+@permission_required("campaigns.access", raise_exception=True)
 def index(request):
     return render(request, "campaigns/index.html")

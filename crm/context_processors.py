@@ -2,36 +2,31 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from .registry import navigation_entries, register_navigation
 from .roles import ROLE_LABELS, role_of
 
-# (label, url name, permission that opens it — None: any signed-in user —, what the area is for).
-# The order is the sidebar's.
-NAVIGATION = [
-    (_("Home"), "home", None, ""),
-    (_("Customers"), "customers:list", "customers.view_customer",
-     _("Every buyer with orders, addresses, notes and history.")),
-    (_("Import orders"), "customers:import", "customers.import_orders",
-     _("Upload the seller-centre order, item and refund exports.")),
-    (_("Segments"), "customers:segments", "customers.view_segment",
-     _("RFM, lifecycle stages, tags, tiers and saved customer groups.")),
-    (_("Marketing"), "campaigns:index", "crm.access_campaigns", _("Coupons and campaigns to segments.")),
-    (_("Reviews"), "reviews:index", "crm.access_reviews", _("Reviews, bad-review recovery and surveys.")),
-    (_("After-sales"), "aftersales:index", "crm.access_aftersales", _("Complaints, returns and refunds.")),
-    (_("Dashboards"), "dashboard", "crm.access_dashboard", _("The shop at a glance.")),
-    (_("Jobs"), "jobs", "crm.view_job", _("Imports and other long work, with progress.")),
-    (_("Staff accounts"), "staff:list", "superuser", _("Who can sign in, and with which role.")),
-]
+
+def register_kernel_navigation() -> None:
+    """The kernel's own entries; apps add theirs with register_navigation (crm.registry)."""
+    register_navigation("home", _("Home"), permission=None, order=0)
+    register_navigation("dashboard", _("Dashboards"), permission="crm.access_dashboard",
+                        description=_("The shop at a glance."), order=80)
+    register_navigation("jobs", _("Jobs"), permission="crm.view_job",
+                        description=_("Imports and other long work, with progress."), order=90)
+    register_navigation("staff:list", _("Staff accounts"), permission="superuser",
+                        description=_("Who can sign in, and with which role."), order=100)
 
 
 def allowed_navigation(user) -> list[dict]:
     items = []
-    for label, url_name, perm, description in NAVIGATION:
-        if perm == "superuser":
+    for entry in navigation_entries():
+        if entry.permission == "superuser":
             visible = user.is_superuser
         else:
-            visible = perm is None or user.has_perm(perm)
+            visible = entry.permission is None or user.has_perm(entry.permission)
         if visible:
-            items.append({"label": label, "url_name": url_name, "url": reverse(url_name), "description": description})
+            items.append({"label": entry.label, "url_name": entry.url_name, "url": reverse(entry.url_name),
+                          "description": entry.description})
     return items
 
 

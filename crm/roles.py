@@ -1,12 +1,15 @@
 """The three shop roles as Django groups, and the permissions each holds.
 
-Rules are patterns over "app_label.codename"; `deny` wins over `allow`. A new model's permissions reach
-the roles whose patterns match it the next time migrate runs (see CrmConfig.ready).
+Each app registers its rules (crm.registry.register_role_rules): patterns over "app_label.codename" per role;
+`deny` wins over `allow`, and a deny registered by any app applies to every role. A new model's permissions
+reach the roles whose patterns match it the next time migrate runs (see CrmConfig.ready).
 """
 
 from fnmatch import fnmatch
 
 from django.utils.translation import gettext_lazy as _
+
+from .registry import register_role_rules, registry
 
 MANAGER = "店长"
 STAFF = "运营"
@@ -14,76 +17,42 @@ AGENT = "客服"
 ROLES = (MANAGER, STAFF, AGENT)
 ROLE_LABELS = {MANAGER: _("Manager"), STAFF: _("Shop staff"), AGENT: _("Customer service")}
 
-OUR_APPS = ("crm", "customers", "campaigns", "reviews", "aftersales")
 
-ROLE_RULES: dict[str, dict[str, list[str]]] = {
-    MANAGER: {
-        "allow": [f"{app}.*" for app in OUR_APPS],
-        "deny": [],
-    },
-    STAFF: {
-        "allow": [
-            "customers.*",
-            "campaigns.*",
-            "crm.view_job",
-            "crm.access_customers",
-            "crm.access_campaigns",
-        ],
-        # Shop staff run marketing; they never see raw contact data or take it out of the system.
-        "deny": [
-            "customers.view_pii",
-            "customers.reveal_pii",
-            "customers.export_*",
-            "customers.delete_customer",
-            "campaigns.approve_*",
-            "campaigns.export_*",
-        ],
-    },
-    AGENT: {
-        "allow": [
-            "customers.view_*",
-            "customers.add_customernote",
-            "reviews.*",
-            "aftersales.*",
-            "crm.view_job",
-            "crm.access_customers",
-            "crm.access_reviews",
-            "crm.access_aftersales",
-        ],
-        "deny": [
-            "customers.view_pii",
-            "customers.reveal_pii",
-            "customers.*_segment",
-            "customers.export_segment",
-            "customers.add_tier",
-            "customers.change_tier",
-            "customers.delete_tier",
-            "customers.add_tag",
-            "customers.change_tag",
-            "customers.delete_tag",
-            "*.export_*",
-        ],
-    },
-}
+def our_apps() -> list[str]:
+    """The apps whose permissions the roles are synced over: those that registered role rules."""
+    return list(registry.role_rules)
 
 
-# Nobody edits these by hand: the audit log and the timeline are append-only, orders come from imports.
-GLOBAL_DENY = [
-    "crm.add_auditevent",
-    "crm.change_auditevent",
-    "crm.delete_auditevent",
-    "customers.change_timelineevent",
-    "customers.delete_timelineevent",
-    *(f"customers.{action}_{model}" for action in ("add", "change", "delete")
-      for model in ("order", "orderline", "refund", "importfile")),
-]
+def role_rules(role: str) -> tuple[list[str], list[str]]:
+    """The allow and deny patterns of a role, over every app's registered rules."""
+    allow: list[str] = []
+    deny: list[str] = list(registry.global_deny)
+    for rules in registry.role_rules.values():
+        allow += rules.get(role, {}).get("allow", [])
+        deny += rules.get(role, {}).get("deny", [])
+    return allow, deny
+
+
+def register_kernel_role_rules() -> None:
+    """The kernel's own permissions: jobs, the audit log, the dashboard area."""
+    register_role_rules(
+        "crm",
+        {
+            MANAGER: {"allow": ["crm.*"]},
+            STAFF: {"allow": ["crm.view_job"]},
+            # Agents serve customers one at a time: no export of anything, from any app.
+            AGENT: {"allow": ["crm.view_job"], "deny": ["*.export_*"]},
+        },
+        # Nobody edits the audit log by hand: it is append-only.
+        deny_all=["crm.add_auditevent", "crm.change_auditevent", "crm.delete_auditevent"],
+    )
 
 
 def role_allows(role: str, perm: str) -> bool:
-    rules = ROLE_RULES[role]
-    if any(fnmatch(perm, pattern) for pattern in GLOBAL_DENY + rules["deny"]):
+    allow, deny = role_rules(role)
+    if any(fnmatch(perm, pattern) for pattern in deny):
         return False
-    return any(fnmatch(perm, pattern) for pattern in rules["allow"])
+    return any(fnmatch(perm, pattern) for pattern in allow)
 
 
 def sync_roles(apps=None) -> None:
@@ -93,7 +62,7 @@ def sync_roles(apps=None) -> None:
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     permissions = list(
-        Permission.objects.filter(content_type__app_label__in=OUR_APPS).select_related("content_type")
+        Permission.objects.filter(content_type__app_label__in=our_apps()).select_related("content_type")
     )
     for role in ROLES:
         group, _created = Group.objects.get_or_create(name=role)
@@ -103,7 +72,7 @@ def sync_roles(apps=None) -> None:
 
 def sync_roles_after_migrate(sender, **kwargs) -> None:
     # Permissions are created app by app in this same signal, so sync after each of ours.
-    if sender.name in OUR_APPS:
+    if sender.label in our_apps():
         sync_roles()
 
 

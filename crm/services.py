@@ -12,6 +12,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from .models import AuditEvent, Job
+from .registry import registry
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +131,9 @@ def job_finish(*, job: Job, status: str, result: dict[str, Any] | None = None, e
 def audit_record(
     *, actor, action: str, object_type: str = "", object_id: str = "", reason: str = "", detail: dict | None = None
 ) -> AuditEvent:
+    if action not in registry.audit_actions:
+        # A typo here would write an event no filter or label knows; fail loudly in development and tests.
+        raise ValueError(f"Unknown audit action {action!r}: register it with crm.registry.register_audit_actions.")
     return AuditEvent.objects.create(
         actor=actor if getattr(actor, "is_authenticated", False) else None,
         action=action,
@@ -138,3 +142,16 @@ def audit_record(
         reason=reason,
         detail=detail or {},
     )
+
+
+def api_token_revoke(*, user, actor, reason: str) -> bool:
+    """Delete `user`'s API token (they sign in again at POST /api/token/ for a new one). Audited; False when
+    they had none. `reason`: revoked_by_user, revoked_by_superuser, password_changed, deactivated."""
+    from rest_framework.authtoken.models import Token
+
+    with transaction.atomic():
+        deleted, _rows = Token.objects.filter(user=user).delete()
+        if deleted:
+            audit_record(actor=actor, action="token_revoke", object_type="user", object_id=user.pk,
+                         reason=reason)
+    return bool(deleted)

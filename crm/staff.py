@@ -8,12 +8,13 @@ from django.contrib.auth.mixins import UserPassesTestMixin
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
+from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import ListView
 
 from .roles import ROLE_LABELS, ROLES, role_of
-from .services import audit_record
+from .services import api_token_revoke, audit_record
 
 User = get_user_model()
 ROLE_CHOICES = [(role, f"{role} · {ROLE_LABELS[role]}") for role in ROLES]
@@ -44,6 +45,7 @@ class NewStaffForm(StaffForm):
 @transaction.atomic
 def staff_save(*, form: StaffForm, actor) -> User:
     user = form.save(commit=False)
+    deactivated = user.pk and "is_active" in form.changed_data and not user.is_active
     if "password" in form.cleaned_data:
         user.set_password(form.cleaned_data["password"])
     user.save()
@@ -54,6 +56,8 @@ def staff_save(*, form: StaffForm, actor) -> User:
     if old_role != role:
         audit_record(actor=actor, action="role_change", object_type="user", object_id=user.pk,
                      detail={"from": old_role, "to": role})
+    if deactivated:  # a reactivated account must not find its old token working again
+        api_token_revoke(user=user, actor=actor, reason="deactivated")
     return user
 
 
@@ -93,6 +97,20 @@ def staff_password(request, pk: int):
         messages.success(request, _("Password changed."))
         return redirect("staff:list")
     return render(request, "crm/staff_password.html", {"form": form, "account": user})
+
+
+def staff_token_revoke(request, pk: int):
+    """The superuser revokes anyone's API token (a lost laptop, a leaked script). POST only."""
+    if not _superuser_only(request):
+        return redirect_or_403(request)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    user = get_object_or_404(User, pk=pk)
+    if api_token_revoke(user=user, actor=request.user, reason="revoked_by_superuser"):
+        messages.success(request, _("The API token of %(username)s was revoked.") % {"username": user.username})
+    else:
+        messages.info(request, _("%(username)s has no API token.") % {"username": user.username})
+    return redirect("staff:list")
 
 
 def redirect_or_403(request):

@@ -1,9 +1,11 @@
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import select_template
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -45,6 +47,10 @@ def healthz(request):
     """Liveness for load balancers and compose: 200 when the database and the broker answer, 503 otherwise."""
     checks = {"database": _database_status(), "broker": _broker_status()}
     healthy = all(check["ok"] for check in checks.values())
+    if not request.user.is_superuser:
+        # A connection error names the server's host and port (and the driver its version): only the superuser
+        # reads them; anyone else, the load balancer included, learns which part is down and nothing more.
+        checks = {name: {"ok": check["ok"]} for name, check in checks.items()}
     return JsonResponse({"status": "ok" if healthy else "fail", **checks}, status=200 if healthy else 503)
 
 
@@ -69,3 +75,21 @@ def job_detail(request, pk: int):
     result_template = select_template([f"crm/job_results/{job.kind}.html", "crm/job_results/default.html"])
     template = "crm/_job_status.html" if request.htmx else "crm/job_detail.html"
     return render(request, template, {"job": job, "result_template": result_template.template.name})
+
+
+@login_required
+def api_token(request):
+    """The signed-in user's API token: when it was issued and expires, and a button that revokes it."""
+    from rest_framework.authtoken.models import Token
+
+    from .authentication import token_expires_at
+    from .services import api_token_revoke
+
+    if request.method == "POST":
+        if api_token_revoke(user=request.user, actor=request.user, reason="revoked_by_user"):
+            messages.success(request, _("Your API token was revoked."))
+        return redirect("api-token-page")
+    token = Token.objects.filter(user=request.user).first()
+    return render(request, "crm/api_token.html", {
+        "token": token, "expires_at": token_expires_at(token) if token else None,
+    })

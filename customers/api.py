@@ -6,12 +6,13 @@ gets one customer's raw contact from `POST /api/customers/{id}/reveal/` with a r
 Lists are paginated without a total count (see customers/pagination.py): follow `next`.
 """
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
+
+from crm.ratelimit import SearchRateThrottle
 
 from . import selectors, services
 from .filters import CustomerFilter, OrderFilter
@@ -137,16 +138,6 @@ class RevealedContactSerializer(serializers.Serializer):
     postcode = serializers.CharField()
 
 
-def _raise_as_400(exc: DjangoValidationError):
-    """A service's ValidationError becomes DRF's 400 with the same field errors."""
-    if not hasattr(exc, "error_dict"):
-        raise serializers.ValidationError({"non_field_errors": exc.messages})
-    detail = dict(exc.message_dict)
-    if "__all__" in detail:
-        detail["non_field_errors"] = detail.pop("__all__")
-    raise serializers.ValidationError(detail)
-
-
 @extend_schema_view(
     list=extend_schema(summary="List active customers (filter, search, sort; no total count)"),
     retrieve=extend_schema(summary="One customer, contact details masked"),
@@ -156,6 +147,7 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     serializer_class = CustomerSerializer
     filterset_class = CustomerFilter
     pagination_class = UncountedPagination
+    throttle_classes = [SearchRateThrottle]  # searches per user per minute, as on the HTML list
     http_method_names = ["get", "patch", "post", "head", "options"]
 
     @property
@@ -191,8 +183,6 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             return Response({**exc.message_dict,
                              "possible_duplicates": PossibleDuplicateSerializer(exc.customers, many=True).data},
                             status=status.HTTP_400_BAD_REQUEST)
-        except DjangoValidationError as exc:
-            _raise_as_400(exc)
         return Response(CustomerSerializer(customer, context=self.get_serializer_context()).data,
                         status=status.HTTP_201_CREATED)
 
@@ -205,11 +195,7 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         customer = self.get_object()
         serializer = CustomerUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        try:
-            customer = services.customer_update(customer=customer, data=serializer.validated_data,
-                                                actor=request.user)
-        except DjangoValidationError as exc:
-            _raise_as_400(exc)
+        customer = services.customer_update(customer=customer, data=serializer.validated_data, actor=request.user)
         return Response(CustomerSerializer(customer, context=self.get_serializer_context()).data)
 
     @extend_schema(
@@ -222,11 +208,8 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         customer = self.get_object()
         serializer = RevealSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            raw = services.customer_contact_reveal(customer=customer, actor=request.user,
-                                                   reason=serializer.validated_data["reason"])
-        except DjangoValidationError as exc:
-            _raise_as_400(exc)
+        raw = services.customer_contact_reveal(customer=customer, actor=request.user,
+                                               reason=serializer.validated_data["reason"])
         payload = {"id": customer.pk, **raw, **{k: getattr(customer, k) for k in
                                                 ("province", "city", "district", "postcode")}}
         response = Response(RevealedContactSerializer(payload).data, status=status.HTTP_200_OK)

@@ -2,7 +2,7 @@
 
 `demo_exports_write()` writes an 订单报表 (`ExportOrderList<ts>.csv`) + 宝贝报表 (`ExportOrderDetailList<ts>.csv`)
 pair, and optionally a 退款管理 export, for any number of orders, byte for byte in the layouts of
-/work/shared/samples (GB18030, CRLF, every field double-quoted, ids as `="…"` formulas, the header's trailing spaces).
+tests/fixtures/samples (GB18030, CRLF, every field double-quoted, ids as `="…"` formulas, the header's trailing spaces).
 `seed_demo` imports them as a demo shop and `bench/import_bench.py` times the importer on them.
 
 The writer streams: one order is made, written and forgotten, and a buyer's details are derived from the buyer's

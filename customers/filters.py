@@ -17,6 +17,8 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from crm.bounds import BoundedDateFilter, BoundedNumberFilter
+
 from .models import Customer, CustomerTag, Gender, Order, OrderStatus, Segment, Tag, Tier
 
 # Sort keys the list and the API accept → the ORDER BY. Every ordering ends in id so pages are stable.
@@ -120,14 +122,14 @@ class CustomerFilter(django_filters.FilterSet):
     # One row of a segment's insight tables (age:25–29, aov:100–200, product:12, paying:1), so every number on
     # the insight page links to its customers; set by those links, not shown on the filter form.
     insight = django_filters.CharFilter(method="filter_insight", widget=forms.HiddenInput)
-    spend_min = django_filters.NumberFilter(field_name="total_paid", lookup_expr="gte", label=_("Spent at least"))
-    spend_max = django_filters.NumberFilter(field_name="total_paid", lookup_expr="lte", label=_("Spent at most"))
-    orders_min = django_filters.NumberFilter(field_name="order_count", lookup_expr="gte", label=_("Orders, at least"))
-    orders_max = django_filters.NumberFilter(field_name="order_count", lookup_expr="lte", label=_("Orders, at most"))
-    paid_after = django_filters.DateFilter(method="filter_paid_after", label=_("Last paid on or after"),
-                                           widget=DateInput)
-    paid_before = django_filters.DateFilter(method="filter_paid_before", label=_("Last paid on or before"),
-                                            widget=DateInput)
+    spend_min = BoundedNumberFilter(field_name="total_paid", lookup_expr="gte", label=_("Spent at least"))
+    spend_max = BoundedNumberFilter(field_name="total_paid", lookup_expr="lte", label=_("Spent at most"))
+    orders_min = BoundedNumberFilter(field_name="order_count", lookup_expr="gte", label=_("Orders, at least"))
+    orders_max = BoundedNumberFilter(field_name="order_count", lookup_expr="lte", label=_("Orders, at most"))
+    paid_after = BoundedDateFilter(method="filter_paid_after", label=_("Last paid on or after"),
+                                   widget=DateInput)
+    paid_before = BoundedDateFilter(method="filter_paid_before", label=_("Last paid on or before"),
+                                    widget=DateInput)
     sort = django_filters.ChoiceFilter(choices=list(SORT_LABELS.items()), method="filter_sort",
                                        label=_("Sort by"), empty_label=None)
 
@@ -158,12 +160,22 @@ class CustomerFilter(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        digits = value.replace(" ", "").replace("-", "")
+        digits = value.replace(" ", "").replace("-", "").removeprefix("+86")
         if digits.isdigit() and len(digits) == 4:
             return queryset.filter(phone_tail=digits)
-        if digits.isdigit() and len(digits) >= 7:
-            # A whole number: narrow by the indexed tail first, then match the end of the stored phone.
-            return queryset.filter(phone_tail=digits[-4:], phone__endswith=digits)
+        # A phone is found by its last 4 digits (what every role sees of it) or, for a role that may reveal
+        # contact details, by the whole 11 digits, which is audited. Any other run of digits matched against the
+        # stored phone would let someone read a masked number digit by digit (`158****8561`: ~500 searches).
+        from crm.pii import can_reveal_pii
+
+        user = getattr(self, "user", None) or getattr(self.request, "user", None)
+        if digits.isdigit() and len(digits) == 11 and user is not None and can_reveal_pii(user):
+            # Narrow by the indexed tail first, then match the end of the stored phone (which may carry +86).
+            found = queryset.filter(phone_tail=digits[-4:], phone__endswith=digits)
+            from .services import customer_phone_search_record  # local, like services' own use of selectors
+
+            customer_phone_search_record(actor=user, phone=digits, queryset=found)
+            return found
         # An exact member name (what a seller copies from Wangwang) is found through the unique index. Anything
         # else is a substring search: `icontains` emits UPPER(col) LIKE UPPER('%…%'), which on PostgreSQL the
         # trigram indexes on UPPER(col) serve (a bitmap OR of the three; see bench/README.md for the figure).
@@ -209,16 +221,16 @@ class CustomerFilter(django_filters.FilterSet):
 
 
 class OrderFilter(django_filters.FilterSet):
-    customer = django_filters.NumberFilter(field_name="customer_id", label=_("Customer id"))
+    customer = BoundedNumberFilter(field_name="customer_id", label=_("Customer id"))
     order_no = django_filters.CharFilter(label=_("Order number"))
     status = django_filters.MultipleChoiceFilter(choices=OrderStatus.choices, label=_("Status"))
-    paid_after = django_filters.DateFilter(method="filter_paid_after", label=_("Paid on or after"), widget=DateInput)
-    paid_before = django_filters.DateFilter(method="filter_paid_before", label=_("Paid on or before"),
-                                            widget=DateInput)
-    ordered_after = django_filters.DateFilter(method="filter_ordered_after", label=_("Ordered on or after"),
-                                              widget=DateInput)
-    ordered_before = django_filters.DateFilter(method="filter_ordered_before", label=_("Ordered on or before"),
-                                               widget=DateInput)
+    paid_after = BoundedDateFilter(method="filter_paid_after", label=_("Paid on or after"), widget=DateInput)
+    paid_before = BoundedDateFilter(method="filter_paid_before", label=_("Paid on or before"),
+                                    widget=DateInput)
+    ordered_after = BoundedDateFilter(method="filter_ordered_after", label=_("Ordered on or after"),
+                                      widget=DateInput)
+    ordered_before = BoundedDateFilter(method="filter_ordered_before", label=_("Ordered on or before"),
+                                       widget=DateInput)
 
     class Meta:
         model = Order

@@ -1,10 +1,12 @@
 """Forms validate; the services in customers/services.py write."""
 
+import json
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .models import Customer
-from .services import CONTACT_FIELDS, EDITABLE_FIELDS
+from .services import CONTACT_FIELDS, EDITABLE_FIELDS, customer_edit_base
 
 
 class DateInput(forms.DateInput):
@@ -14,7 +16,12 @@ class DateInput(forms.DateInput):
 class CustomerForm(forms.ModelForm):
     """Edit a customer's profile. Contact fields (name, phone, email, address) are write-only: the form never
     shows their stored values (nobody sees them raw on a page without a logged reveal), so a blank contact
-    field means "keep what is stored"."""
+    field means "keep what is stored".
+
+    `base` carries the fields as the form opened them (services.customer_edit_base), so a save writes only what
+    this editor changed and is told when someone else changed the same field meanwhile."""
+
+    base = forms.CharField(widget=forms.HiddenInput, required=False)
 
     class Meta:
         model = Customer
@@ -24,6 +31,8 @@ class CustomerForm(forms.ModelForm):
     def __init__(self, *args, masked: dict[str, str] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         masked = masked or {}
+        if self.instance.pk is not None:
+            self.initial["base"] = json.dumps(customer_edit_base(self.instance))
         for name in CONTACT_FIELDS:
             self.initial[name] = ""
             self.fields[name].required = False
@@ -31,9 +40,20 @@ class CustomerForm(forms.ModelForm):
             if masked.get(name):
                 self.fields[name].widget.attrs["placeholder"] = masked[name]
 
+    def clean_base(self) -> dict[str, str] | None:
+        # Missing or unreadable (a form opened before this field existed): no base, every field is written.
+        try:
+            base = json.loads(self.cleaned_data["base"] or "null")
+        except ValueError:
+            return None
+        if not isinstance(base, dict) or not all(isinstance(v, str) for v in base.values()):
+            return None
+        return base
+
     def changes(self) -> dict:
         """The cleaned values to hand to `customer_update`: blank contact fields are left out."""
         data = dict(self.cleaned_data)
+        data.pop("base", None)
         for name in CONTACT_FIELDS:
             if not data.get(name):
                 data.pop(name, None)

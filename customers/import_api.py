@@ -5,7 +5,6 @@
     GET  /api/import-jobs/{id}/    status, progress, per-file summary and, when finished, `result`
 """
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -44,10 +43,7 @@ class ImportJobCreateSerializer(serializers.Serializer):
     files = serializers.ListField(child=serializers.FileField(allow_empty_file=True), allow_empty=True)
 
     def validate_files(self, files):
-        try:
-            validate_export_uploads(files)
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(exc.messages) from exc
+        validate_export_uploads(files)  # DRF turns its ValidationError into this field's errors
         return files
 
 

@@ -1,20 +1,29 @@
 """Customers, their orders and refunds as imported from the seller centre, and the customer timeline.
 
-Indexes are chosen on purpose: every index slows the bulk import (see PERFORMANCE-NOTES), so each one
+Indexes are chosen on purpose: every index slows the bulk import (see docs/performance.md), so each one
 below answers a query a page or a segment runs. Unique text keys use Meta.constraints rather than
 unique=True, because on PostgreSQL unique=True on a CharField adds a second `_like` index we never use.
 """
 
+import logging
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.storage import storages
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.bounds import MAX_DAYS, check_count, check_days
 from crm.db import NullsLastIndex
 from crm.models import TimeStampedModel
+from crm.pii import mask_name
 
 from .querysets import CustomerQuerySet, OrderQuerySet
+
+logger = logging.getLogger(__name__)
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
@@ -172,7 +181,9 @@ class Customer(TimeStampedModel):
 
     @property
     def display_name(self) -> str:
-        return self.buyer_nick or self.display_nick or self.real_name or f"#{self.pk}"
+        # The real name is contact data, masked for every role in lists and titles (a reveal shows it raw), so a
+        # customer known only by it is named by its masked form.
+        return self.buyer_nick or self.display_nick or mask_name(self.real_name) or f"#{self.pk}"
 
     @property
     def current_score(self) -> "CustomerScore":
@@ -521,11 +532,18 @@ class Segment(TimeStampedModel):
         return self.name
 
 
+def private_storage():
+    """The storage no URL serves (settings.STORAGES["private"]). A callable, so that the migration names this
+    function rather than freezing one deployment's storage location."""
+    return storages["private"]
+
+
 class ImportFile(models.Model):
     """One uploaded export file of an import Job; its per-file summary lands in `summary`."""
 
     job = models.ForeignKey("crm.Job", related_name="import_files", on_delete=models.CASCADE)
-    file = models.FileField(upload_to="imports/%Y/%m/")
+    # Uploaded exports hold every buyer's name, phone and address: private storage, never under MEDIA_URL.
+    file = models.FileField(upload_to="imports/%Y/%m/", storage=private_storage)
     original_name = models.CharField(_("file name"), max_length=255)
     size = models.PositiveBigIntegerField(_("size"), default=0)
     sha256 = models.CharField(max_length=64, blank=True)
@@ -563,19 +581,24 @@ class SegmentationSettings(models.Model):
     rfm_r_days = models.JSONField(_("R thresholds (days)"), default=list, blank=True)
     rfm_f_orders = models.JSONField(_("F thresholds (orders)"), default=list, blank=True)
     rfm_m_amounts = models.JSONField(_("M thresholds (yuan)"), default=list, blank=True)
-    new_days = models.PositiveIntegerField(_("new for (days after the first paid order)"), default=30)
-    dormant_days = models.PositiveIntegerField(_("dormant after (days without a paid order)"), default=180)
-    churned_days = models.PositiveIntegerField(_("churned after (days without a paid order)"), default=365)
+    # Bounded so that "now minus N days" stays a date the database and Python can hold (crm/bounds.py).
+    new_days = models.PositiveIntegerField(_("new for (days after the first paid order)"), default=30,
+                                           validators=[MaxValueValidator(MAX_DAYS)])
+    dormant_days = models.PositiveIntegerField(_("dormant after (days without a paid order)"), default=180,
+                                               validators=[MaxValueValidator(MAX_DAYS)])
+    churned_days = models.PositiveIntegerField(_("churned after (days without a paid order)"), default=365,
+                                               validators=[MaxValueValidator(MAX_DAYS)])
     tier_basis = models.CharField(_("tiers by"), max_length=8, choices=TierBasis.choices, default=TierBasis.AMOUNT)
     # Counted over the last N days (e.g. 365), or over the customer's whole history when empty. Upgrades and
     # the yearly review use the same count, so a customer the review moved down is not moved straight back up.
     tier_window_days = models.PositiveIntegerField(_("tiers count paid orders of the last (days)"), null=True,
-                                                   blank=True)
+                                                   blank=True, validators=[MaxValueValidator(MAX_DAYS)])
     points_per_yuan = models.DecimalField(_("points per yuan paid"), max_digits=6, decimal_places=2, default=1)
     points_expiry = models.CharField(
         _("points expire"), max_length=10, choices=PointsExpiry.choices, default=PointsExpiry.YEAR_END
     )
-    points_expiry_months = models.PositiveSmallIntegerField(_("months until points expire"), default=12)
+    points_expiry_months = models.PositiveSmallIntegerField(_("months until points expire"), default=12,
+                                                            validators=[MaxValueValidator(MAX_DAYS // 30)])
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
@@ -588,7 +611,30 @@ class SegmentationSettings(models.Model):
     @classmethod
     def load(cls) -> "SegmentationSettings":
         settings_row, _created = cls.objects.get_or_create(pk=1)
+        settings_row._use_defaults_for_out_of_range()
         return settings_row
+
+    def _use_defaults_for_out_of_range(self) -> None:
+        """A value saved before the bounds existed (churned after 999,999,999 days) would fail every refresh
+        with an overflow: such a field falls back to its default here, in memory, until the shop saves the
+        settings again (the form then offers the default)."""
+        for name in ("new_days", "dormant_days", "churned_days", "tier_window_days", "points_expiry_months"):
+            field = self._meta.get_field(name)
+            try:
+                field.run_validators(getattr(self, name))
+            except ValidationError:
+                logger.warning("segmentation settings: %s=%r is out of range, using the default", name,
+                               getattr(self, name))
+                setattr(self, name, field.get_default())
+        for name, check in (("rfm_r_days", check_days), ("rfm_f_orders", check_count),
+                            ("rfm_m_amounts", check_count)):
+            try:
+                for value in getattr(self, name) or []:
+                    check(value)
+            except (ValidationError, TypeError):
+                logger.warning("segmentation settings: %s=%r is out of range, using the default", name,
+                               getattr(self, name))
+                setattr(self, name, [])
 
 
 class AutoTagRule(models.Model):
@@ -601,6 +647,10 @@ class AutoTagRule(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    # Set by the refresh when the stored definition no longer validates (saved before a bound existed) or its
+    # query fails: the rule is skipped, not the refresh. Saving a valid definition clears both.
+    broken_at = models.DateTimeField(_("broken since"), null=True, blank=True, editable=False)
+    broken_reason = models.TextField(_("why it is broken"), blank=True, editable=False)
 
     class Meta:
         verbose_name = _("auto-tag rule")

@@ -4,7 +4,6 @@ Views are thin: serializers validate, services write, selectors read. A bad segm
 the path of each problem: {"definition": [{"path": "conditions.0.operator", "message": "..."}]}.
 """
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import F
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -19,10 +18,6 @@ from .segmentation.insight import segment_insight
 from .segmentation.selectors import segment_members
 from .segmentation.services import autotag_rule_save, segment_create, segment_update
 from .segmentation.tags import tag_add, tag_remove
-
-
-def _drf_error(exc: DjangoValidationError) -> serializers.ValidationError:
-    return serializers.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
 
 
 class DefinitionField(serializers.JSONField):
@@ -78,33 +73,34 @@ class SegmentViewSet(viewsets.ModelViewSet):
 
     def perform_create(self, serializer):
         data = serializer.validated_data
-        try:
-            serializer.instance = segment_create(
-                name=data["name"], description=data.get("description", ""),
-                definition=data.get("definition", EMPTY), created_by=self.request.user,
-            )
-        except DjangoValidationError as exc:
-            raise _drf_error(exc) from exc
+        serializer.instance = segment_create(
+            name=data["name"], description=data.get("description", ""),
+            definition=data.get("definition", EMPTY), created_by=self.request.user,
+        )
 
     def perform_update(self, serializer):
         segment, data = serializer.instance, serializer.validated_data
+        segment_update(segment=segment, name=data.get("name", segment.name),
+                       description=data.get("description", segment.description),
+                       definition=data.get("definition", segment.definition))
+
+    def _members(self, segment_or_definition):
+        """The members, or a 400 naming what is wrong with a definition saved before a bound existed."""
         try:
-            segment_update(segment=segment, name=data.get("name", segment.name),
-                           description=data.get("description", segment.description),
-                           definition=data.get("definition", segment.definition))
-        except DjangoValidationError as exc:
-            raise _drf_error(exc) from exc
+            return segment_members(segment_or_definition)
+        except DefinitionError as exc:
+            raise serializers.ValidationError({"definition": exc.errors}) from exc
 
     @action(detail=True)
     def count(self, request, pk=None):
-        return Response({"count": segment_members(self.get_object()).count()})
+        return Response({"count": self._members(self.get_object()).count()})
 
     @action(detail=False, methods=["post"])
     def preview(self, request):
         """The live count of a definition that is not saved (the builder calls this as conditions change)."""
         serializer = DefinitionInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        return Response({"count": segment_members(serializer.validated_data["definition"]).count()})
+        return Response({"count": self._members(serializer.validated_data["definition"]).count()})
 
     @action(detail=False)
     def fields(self, request):
@@ -113,12 +109,12 @@ class SegmentViewSet(viewsets.ModelViewSet):
 
     @action(detail=True)
     def members(self, request, pk=None):
-        page = self.paginate_queryset(_members_page_order(segment_members(self.get_object())))
+        page = self.paginate_queryset(_members_page_order(self._members(self.get_object())))
         return self.get_paginated_response(MemberSerializer(page, many=True).data)
 
     @action(detail=True)
     def insight(self, request, pk=None):
-        return Response(segment_insight(segment_members(self.get_object())))
+        return Response(segment_insight(self._members(self.get_object())))
 
 
 class TagSerializer(serializers.ModelSerializer):
@@ -165,10 +161,7 @@ class TierSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "rank", "min_total_paid", "min_paid_orders", "discount_label", "benefits"]
 
     def validate(self, attrs):
-        try:
-            tiers.tier_validate_count(adding=self.instance is None)
-        except DjangoValidationError as exc:
-            raise _drf_error(exc) from exc
+        tiers.tier_validate_count(adding=self.instance is None)
         return attrs
 
 
@@ -194,11 +187,8 @@ class TierViewSet(viewsets.ModelViewSet):
         serializer = TierAssignSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            customer = tiers.tier_assign(customer=data["customer"], tier=data["tier"], reason=data["reason"],
-                                         actor=request.user)
-        except DjangoValidationError as exc:
-            raise _drf_error(exc) from exc
+        customer = tiers.tier_assign(customer=data["customer"], tier=data["tier"], reason=data["reason"],
+                                     actor=request.user)
         return Response({"customer": customer.pk, "tier": customer.tier_id})
 
     @action(detail=False, methods=["post"])
@@ -233,15 +223,12 @@ class PointsEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixin
         serializer = PointsWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            if data["kind"] == PointsEntry.Kind.ADJUST:
-                entry = points.points_adjust(customer=data["customer"], delta=data["points"], reason=data["reason"],
-                                             actor=request.user)
-            else:
-                entry = points.points_redeem(customer=data["customer"], points=data["points"],
-                                             reason=data["reason"], actor=request.user)
-        except DjangoValidationError as exc:
-            raise _drf_error(exc) from exc
+        if data["kind"] == PointsEntry.Kind.ADJUST:
+            entry = points.points_adjust(customer=data["customer"], delta=data["points"], reason=data["reason"],
+                                         actor=request.user)
+        else:
+            entry = points.points_redeem(customer=data["customer"], points=data["points"],
+                                         reason=data["reason"], actor=request.user)
         return Response(PointsEntrySerializer(entry).data, status=status.HTTP_201_CREATED)
 
 
@@ -250,8 +237,9 @@ class AutoTagRuleSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AutoTagRule
-        fields = ["id", "name", "tag", "definition", "is_active", "created_by", "created_at"]
-        read_only_fields = ["created_by", "created_at"]
+        fields = ["id", "name", "tag", "definition", "is_active", "created_by", "created_at", "broken_at",
+                  "broken_reason"]
+        read_only_fields = ["created_by", "created_at", "broken_at", "broken_reason"]
 
 
 class AutoTagRuleViewSet(viewsets.ModelViewSet):
@@ -265,6 +253,8 @@ class AutoTagRuleViewSet(viewsets.ModelViewSet):
         rule = serializer.instance
         for name, value in serializer.validated_data.items():
             setattr(rule, name, value)
+        # A partial update keeps the stored definition, which may predate a bound: its ValidationError is a 400
+        # naming it (crm/api_errors.py).
         autotag_rule_save(rule=rule, actor=self.request.user)
 
 

@@ -11,9 +11,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from crm.models import AuditEvent
 from crm.services import audit_record
 
+from .audit import CustomerAudit
 from .filters import CustomerFilter
 from .models import AutoTagRule, Customer, CustomerScore, PointsEntry, Segment, SegmentationSettings, Tag, Tier
 from .segment_forms import (
@@ -29,7 +29,7 @@ from .segment_forms import (
 )
 from .segmentation import points, rfm, services, tiers
 from .segmentation.catalog import field_catalog
-from .segmentation.compiler import EMPTY
+from .segmentation.compiler import EMPTY, DefinitionError
 from .segmentation.insight import segment_insight
 from .segmentation.selectors import segment_members
 from .segmentation.tags import autotag_apply, tag_add, tag_remove
@@ -130,14 +130,26 @@ def segment_count(request):
 def segment_saved_count(request, pk: int):
     """One saved segment's count, loaded by the list page row by row (htmx) so the list itself is instant."""
     segment = get_object_or_404(Segment, pk=pk)
-    return render(request, "customers/segment_count.html", {"count": segment_members(segment).count()})
+    try:
+        members = segment_members(segment)
+    except DefinitionError as exc:  # saved before a bound existed: show why, as the builder does
+        return render(request, "customers/segment_count.html", {"errors": _definition_errors(exc)})
+    return render(request, "customers/segment_count.html", {"count": members.count()})
+
+
+def _definition_errors(exc: DefinitionError) -> list[str]:
+    return [f"{e['path']}: {e['message']}" if e["path"] else e["message"] for e in exc.errors]
 
 
 @login_required
 @permission_required("customers.view_segment", raise_exception=True)
 def segment_detail(request, pk: int):
     segment = get_object_or_404(Segment, pk=pk)
-    members = segment_members(segment)
+    try:
+        members = segment_members(segment)
+    except DefinitionError as exc:
+        return render(request, "customers/segment_detail.html",
+                      {"segment": segment, "broken": _definition_errors(exc)})
     insight = segment_insight(members)
     charts = {name: [{"name": row["label"], "value": row["count"], "filter": _list_filter(name, row["key"])}
                      for row in rows]
@@ -182,11 +194,16 @@ def segment_export(request, pk: int):
     from .resources import CustomerResource, write_csv, write_xlsx
 
     segment = get_object_or_404(Segment, pk=pk)
+    try:
+        members = segment_members(segment)
+    except DefinitionError:
+        messages.error(request, _("This segment's rules are no longer valid: fix them before exporting."))
+        return redirect("customers:segment-detail", pk=segment.pk)
     file_format = "xlsx" if request.GET.get("format") == "xlsx" else "csv"
     writer = write_xlsx if file_format == "xlsx" else write_csv
     resource = CustomerResource(mask_contact=not request.user.has_perm("customers.view_pii"))
-    out, count = writer(resource, segment_members(segment).prefetch_related("score").order_by("id"))
-    audit_record(actor=request.user, action=AuditEvent.Action.EXPORT, object_type="segment", object_id=segment.pk,
+    out, count = writer(resource, members.prefetch_related("score").order_by("id"))
+    audit_record(actor=request.user, action=CustomerAudit.EXPORT, object_type="segment", object_id=segment.pk,
                  detail={"format": file_format, "rows": count, "segment": segment.name})
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     return FileResponse(out, as_attachment=True, filename=f"segment-{segment.pk}-{stamp}.{file_format}")
@@ -340,7 +357,7 @@ def autotag_edit(request, pk: int):
 def tag_bulk(request):
     """Add or remove a tag on every customer of the list's current filter (the query string)."""
     form = TagPickForm(request.POST)
-    filterset = CustomerFilter(request.GET)
+    filterset = CustomerFilter(request.GET, request=request)
     back = f"{_list_url()}?{request.GET.urlencode()}"
     if not form.is_valid() or not filterset.is_valid():
         messages.error(request, _("Choose a tag and an action."))

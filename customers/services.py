@@ -7,21 +7,21 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from crm.models import AuditEvent, Job
+from crm.pii import mask_phone
 from crm.services import audit_record
 
+from .audit import CustomerAudit
+from .merging import merge_moves
 from .models import (
     Customer,
-    CustomerAddress,
     CustomerMerge,
     CustomerNote,
     CustomerScore,
-    CustomerTag,
-    Order,
     PointsEntry,
-    Refund,
     TimelineEvent,
 )
 
@@ -95,12 +95,75 @@ def _phone_tail(phone: str) -> str:
     return digits[-4:] if len(digits) >= 4 else ""
 
 
-def customer_update(*, customer: Customer, data: dict[str, Any], actor=None) -> Customer:
+class EditConflict(ValidationError):
+    """Someone else changed the same fields since the editor opened the form. `base` is the current state to
+    carry in the form, so that saving again deliberately replaces their values."""
+
+    def __init__(self, errors: dict[str, list], *, base: dict[str, str]):
+        self.base = base
+        super().__init__(errors)
+
+
+def edit_fingerprint(name: str, value) -> str:
+    """A field's value as the edit form carries it, to tell later what the editor changed and what changed
+    under them. Contact values are keyed hashes: the form never holds them (see forms.CustomerForm), and a
+    plain hash of an 11-digit phone could be reversed by trying every number."""
+    text = "" if value is None else str(value)
+    if name in CONTACT_FIELDS:
+        return salted_hmac("customers.edit_fingerprint", f"{name}:{text}", algorithm="sha256").hexdigest()
+    return text
+
+
+def customer_edit_base(customer: Customer) -> dict[str, str]:
+    """The editable fields as the edit form opens them; handed back to `customer_update(base=...)`."""
+    return {name: edit_fingerprint(name, getattr(customer, name)) for name in EDITABLE_FIELDS}
+
+
+def _edits_since(*, customer: Customer, base: dict[str, str], data: dict[str, Any]) -> dict[str, Any]:
+    """The part of `data` the editor changed from `base`. Two tabs on one customer: the second save must not
+    put back the values the first one replaced, so a field the editor left alone is not written. A field both
+    changed, differently, is a conflict the editor is told about, not a silent overwrite."""
+    edits = {name: value for name, value in data.items()
+             if name not in base or edit_fingerprint(name, value) != base[name]}
+    clashes = {
+        name: value for name, value in edits.items()
+        if name in base and edit_fingerprint(name, getattr(customer, name)) != base[name]
+        and getattr(customer, name) != value
+    }
+    if clashes:
+        raise EditConflict({name: [_conflict_message(customer, name)] for name in clashes},
+                           base=customer_edit_base(customer))
+    return edits
+
+
+def _conflict_message(customer: Customer, name: str) -> str:
+    if name in CONTACT_FIELDS:
+        return _("Someone else changed this while you were editing. Save again to replace it with yours.")
+    current = getattr(customer, name)
+    return _("Someone else changed this to “%(value)s” while you were editing. Save again to replace it with "
+             "yours.") % {"value": "" if current is None else current}
+
+
+def customer_update(*, customer: Customer, data: dict[str, Any], actor=None,
+                    base: dict[str, str] | None = None) -> Customer:
     """Change profile fields by hand. Records `customer_edited` with the names of the fields that changed
-    (never their values: the timeline is shown masked to everyone)."""
+    (never their values: the timeline is shown masked to everyone). With `base` (the fields as the editor's form
+    opened them, `customer_edit_base`), only what the editor changed is written, and a field someone else
+    changed meanwhile raises EditConflict."""
     unknown = set(data) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValidationError({name: [_("This field cannot be edited.")] for name in sorted(unknown)})
+    with transaction.atomic():
+        if base is not None:
+            # Compared with the row as it is now, locked so a save in the other tab cannot slip in between.
+            current = Customer.objects.select_for_update().only(*EDITABLE_FIELDS).get(pk=customer.pk)
+            for name in EDITABLE_FIELDS:
+                setattr(customer, name, getattr(current, name))
+            data = _edits_since(customer=customer, base=base, data=data)
+        return _customer_write(customer=customer, data=data, actor=actor)
+
+
+def _customer_write(*, customer: Customer, data: dict[str, Any], actor) -> Customer:
     changed = [name for name, value in data.items() if getattr(customer, name) != value]
     if not changed:
         return customer
@@ -189,7 +252,7 @@ def customer_create(
             customer.save()
             timeline_record(customer=customer, kind="customer_created", actor=actor,
                             summary=str(Customer.Source(source).label))
-            audit_record(actor=actor, action=AuditEvent.Action.CREATE, object_type="customer",
+            audit_record(actor=actor, action=CustomerAudit.CREATE, object_type="customer",
                          object_id=customer.pk,
                          detail={"source": source, "possible_duplicates": [twin.pk for twin in twins]})
     except IntegrityError as exc:  # the same member name entered at the same moment by someone else
@@ -218,7 +281,7 @@ def customer_contact_reveal(*, customer: Customer, actor, reason: str) -> dict[s
     if not (actor.has_perm("customers.reveal_pii") and actor.has_perm("customers.view_pii")):
         raise PermissionDenied(_("Your role cannot reveal contact details."))
     with transaction.atomic():
-        audit_record(actor=actor, action=AuditEvent.Action.REVEAL, object_type="customer",
+        audit_record(actor=actor, action=CustomerAudit.REVEAL, object_type="customer",
                      object_id=customer.pk, reason=reason)
         timeline_record(customer=customer, kind="contact_revealed", actor=actor, summary=reason[:300])
     return customer_contact_raw(customer=customer)
@@ -227,6 +290,18 @@ def customer_contact_reveal(*, customer: Customer, actor, reason: str) -> dict[s
 def customer_contact_raw(*, customer: Customer) -> dict[str, str]:
     """The raw contact values, for the one page that follows a logged reveal."""
     return {name: getattr(customer, name) for name in CONTACT_FIELDS}
+
+
+PHONE_SEARCH_AUDITED_IDS = 20  # a whole number matches one customer, rarely a few; the audit names them
+
+
+def customer_phone_search_record(*, actor, phone: str, queryset) -> AuditEvent:
+    """A search by a whole phone number finds a customer by contact data the searcher was not shown: audit who
+    searched which number (masked in the log) and which customers it found."""
+    found = list(queryset.values_list("pk", flat=True)[:PHONE_SEARCH_AUDITED_IDS])
+    return audit_record(actor=actor, action=CustomerAudit.PHONE_SEARCH, object_type="customer",
+                        object_id=found[0] if len(found) == 1 else "",
+                        detail={"phone": mask_phone(phone), "customers": found})
 
 
 def customer_opt_out(*, customer: Customer, actor=None, source: str = "") -> Customer:
@@ -259,46 +334,7 @@ def customer_consent_give(*, customer: Customer, source: str, actor=None) -> Cus
 # What moves from the merged-away customer to the one that stays, in the order it is moved back on undo.
 # Rows that would collide with the target's own (the same address fingerprint, tag, or timeline dedupe key)
 # stay with the source: the target already has that fact, and undo then restores exactly what moved.
-MERGE_MOVES = ("orders", "refunds", "addresses", "notes", "timeline", "tags", "points")
-
-
-def _movable(kind: str, *, source_id: int, target_id: int) -> list[int]:
-    if kind == "orders":
-        return list(Order.objects.filter(customer_id=source_id).values_list("id", flat=True))
-    if kind == "refunds":
-        return list(Refund.objects.filter(customer_id=source_id).values_list("id", flat=True))
-    if kind == "notes":
-        return list(CustomerNote.objects.filter(customer_id=source_id).values_list("id", flat=True))
-    if kind == "points":  # the ledger follows the orders it was earned on; balances are recomputed after
-        return list(PointsEntry.objects.filter(customer_id=source_id).values_list("id", flat=True))
-    if kind == "addresses":
-        taken = CustomerAddress.objects.filter(customer_id=target_id).values("fingerprint")
-        qs = CustomerAddress.objects.filter(customer_id=source_id).exclude(fingerprint__in=taken)
-        return list(qs.values_list("id", flat=True))
-    if kind == "timeline":
-        taken = TimelineEvent.objects.filter(customer_id=target_id, dedupe_key__isnull=False).values("dedupe_key")
-        qs = TimelineEvent.objects.filter(customer_id=source_id).exclude(dedupe_key__in=taken)
-        return list(qs.values_list("id", flat=True))
-    taken = CustomerTag.objects.filter(customer_id=target_id).values("tag_id")
-    return list(CustomerTag.objects.filter(customer_id=source_id).exclude(tag_id__in=taken)
-                .values_list("id", flat=True))
-
-
-MERGE_MODELS = {
-    "orders": Order, "refunds": Refund, "addresses": CustomerAddress, "notes": CustomerNote,
-    "timeline": TimelineEvent, "tags": CustomerTag, "points": PointsEntry,
-}
-
-
-def _move(kind: str, ids: list[int], *, from_id: int, to_id: int) -> int:
-    model = MERGE_MODELS[kind]
-    moved = 0
-    for start in range(0, len(ids), 5000):  # bounded IN lists (SQLite caps bound parameters)
-        moved += model.objects.filter(id__in=ids[start:start + 5000], customer_id=from_id).update(customer_id=to_id)
-    return moved
-
-
-def _refresh_derived(customer_ids: list[int]) -> None:
+def _refresh_derived(customer_ids: list[int], *, segments: bool = True) -> None:
     """Recompute order figures and segmentation for the customers a merge touched."""
     from customers.segmentation.points import balances_refresh
     from customers.segmentation.services import segmentation_refresh
@@ -306,13 +342,20 @@ def _refresh_derived(customer_ids: list[int]) -> None:
 
     customer_stats_refresh(customer_ids=customer_ids)
     balances_refresh(customer_ids=customer_ids)
-    segmentation_refresh(customer_ids=customer_ids)
+    if segments:
+        segmentation_refresh(customer_ids=customer_ids)
 
 
-def customer_merge(*, source: Customer, target: Customer, actor=None) -> CustomerMerge:
-    """Merge `source` (a duplicate) into `target`: its orders, refunds, addresses, notes, timeline and tags
-    move; `source` stays as a row with `merged_into` set. `CustomerMerge.moved` keeps the moved ids so
-    `customer_unmerge` restores exactly. Logged in the audit trail and on both timelines."""
+def customer_merge(
+    *, source: Customer, target: Customer, actor=None, refresh_segments: bool = True
+) -> CustomerMerge:
+    """Merge `source` (a duplicate) into `target`: the rows of every registered move (customers/merging.py:
+    orders, refunds, addresses, notes, timeline, tags, points, and what other apps add) move; `source` stays
+    as a row with `merged_into` set. `CustomerMerge.moved` keeps the moved ids so `customer_unmerge` restores
+    exactly. Logged in the audit trail and on both timelines.
+
+    `refresh_segments=False` leaves the segmentation refresh to the caller: an import merges many customers
+    and refreshes the segmentation once for all of them afterwards."""
     if source.pk == target.pk:
         raise ValidationError({"source": [_("A customer cannot be merged into itself.")]})
     with transaction.atomic():
@@ -323,9 +366,9 @@ def customer_merge(*, source: Customer, target: Customer, actor=None) -> Custome
         if source.merged_into_id or target.merged_into_id:
             raise ValidationError({"source": [_("Only customers that are not merged already can be merged.")]})
         moved = {}
-        for kind in MERGE_MOVES:
-            moved[kind] = _movable(kind, source_id=source.pk, target_id=target.pk)
-            _move(kind, moved[kind], from_id=source.pk, to_id=target.pk)
+        for move in merge_moves():
+            moved[move.name] = move.movable_ids(source_id=source.pk, target_id=target.pk)
+            move.move(moved[move.name], from_id=source.pk, to_id=target.pk)
         source.merged_into = target
         source.save(update_fields=["merged_into", "updated_at"])
         # A merged-away customer is in no segment and no RFM cell: its scores and stage go (an undo scores
@@ -333,14 +376,14 @@ def customer_merge(*, source: Customer, target: Customer, actor=None) -> Custome
         CustomerScore.objects.filter(customer=source).delete()
         merge = CustomerMerge.objects.create(source=source, target=target, merged_by=_user(actor), moved=moved)
         counts = {kind: len(ids) for kind, ids in moved.items()}
-        audit_record(actor=actor, action=AuditEvent.Action.MERGE, object_type="customer", object_id=target.pk,
+        audit_record(actor=actor, action=CustomerAudit.MERGE, object_type="customer", object_id=target.pk,
                      detail={"merge_id": merge.pk, "source_id": source.pk, "target_id": target.pk, "moved": counts})
         summary = _("%(source)s merged into %(target)s") % {"source": source.display_name,
                                                             "target": target.display_name}
         for customer in (target, source):
             timeline_record(customer=customer, kind="customer_merged", actor=actor, summary=summary,
                             data={"merge_id": merge.pk, "moved": counts})
-        _refresh_derived([source.pk, target.pk])
+        _refresh_derived([source.pk, target.pk], segments=refresh_segments)
     return merge
 
 
@@ -354,8 +397,8 @@ def customer_unmerge(*, merge: CustomerMerge, actor=None) -> CustomerMerge:
         target = Customer.objects.select_for_update().get(pk=merge.target_id)
         if target.merged_into_id:
             raise ValidationError(_("The customer this was merged into was merged on; undo that merge first."))
-        for kind in reversed(MERGE_MOVES):
-            _move(kind, merge.moved.get(kind, []), from_id=target.pk, to_id=source.pk)
+        for move in reversed(merge_moves()):
+            move.move(merge.moved.get(move.name, []), from_id=target.pk, to_id=source.pk)
         # Points earned or reversed on the moved orders while they were the target's go back with the orders.
         PointsEntry.objects.filter(customer_id=target.pk, order_id__in=merge.moved.get("orders", [])).update(
             customer_id=source.pk
@@ -364,7 +407,7 @@ def customer_unmerge(*, merge: CustomerMerge, actor=None) -> CustomerMerge:
         source.save(update_fields=["merged_into", "updated_at"])
         merge.undone_at = timezone.now()
         merge.save(update_fields=["undone_at"])
-        audit_record(actor=actor, action=AuditEvent.Action.UNMERGE, object_type="customer", object_id=target.pk,
+        audit_record(actor=actor, action=CustomerAudit.UNMERGE, object_type="customer", object_id=target.pk,
                      detail={"merge_id": merge.pk, "source_id": source.pk, "target_id": target.pk})
         summary = _("Merge of %(source)s into %(target)s undone") % {"source": source.display_name,
                                                                      "target": target.display_name}
@@ -404,7 +447,7 @@ def customer_export(*, actor, queryset, filters: dict, file_format: str, progres
     detail = {"format": file_format, "filter": filters, "rows": count}
     if job_id is not None:
         detail["job_id"] = job_id
-    audit_record(actor=actor, action=AuditEvent.Action.EXPORT, object_type="customer", detail=detail)
+    audit_record(actor=actor, action=CustomerAudit.EXPORT, object_type="customer", detail=detail)
     return out, count
 
 
@@ -434,47 +477,38 @@ def customer_export_job_create(*, actor, filters: dict, file_format: str) -> Job
     return job
 
 
-def customer_export_job_execute(*, job_id: int) -> str | None:
-    """Run a queued export job: write the file to private storage (never served by URL; downloaded through
-    customers.views.customer_export_download) and put its name and row count in the job's result. Idempotent:
-    a run after a lost worker writes the file again (and logs the export once, when it completes)."""
+def customer_export_work(job: Job) -> dict:
+    """The work of an export job (run by crm.jobs.job_run): write the file to private storage (never served by
+    URL; downloaded through customers.views.customer_export_download) and return its name and row count. A run
+    after a lost worker writes the file again (and logs the export once, when it completes)."""
     from django.core.files import File
     from django.core.files.storage import storages
     from django.http import QueryDict
 
-    from crm.services import job_claim, job_finish, job_progress
+    from crm.services import job_progress
 
     from .selectors import customer_filter
 
-    job = job_claim(job_id=job_id)
-    if job is None:
-        return None
     params = QueryDict(mutable=True)
     for name, values in job.params["filter"].items():
         params.setlist(name, values)
     file_format = job.params["format"]
-    try:
-        actor = job.created_by
-        if actor is None or not actor.is_active:
-            raise PermissionDenied(_("The person who asked for this export can no longer export."))
-        filterset = customer_filter(params=params)
-        if not filterset.is_valid():
-            raise ValidationError(_("The filter of this export is no longer valid."))
-        total = filterset.qs.count()
-        job_progress(job=job, done=0, total=total or 1, step=str(_("Writing the file")))
-        out, count = customer_export(
-            actor=actor, queryset=filterset.qs, filters=job.params["filter"], file_format=file_format,
-            job_id=job.pk, progress=lambda done: job_progress(job=job, done=done, total=max(total, done)),
-        )
-        with out:
-            stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-            name = storages["private"].save(f"exports/customers-{job.pk}-{stamp}.{file_format}", File(out))
-    except (PermissionDenied, ValidationError) as exc:
-        job_finish(job=job, status=Job.Status.FAILED, error=" ".join(getattr(exc, "messages", [str(exc)])))
-        return Job.Status.FAILED
-    job_finish(job=job, status=Job.Status.SUCCEEDED,
-               result={"file": name, "rows": count, "format": file_format, "filter": job.params["filter"]})
-    return Job.Status.SUCCEEDED
+    actor = job.created_by
+    if actor is None or not actor.is_active:
+        raise PermissionDenied(_("The person who asked for this export can no longer export."))
+    filterset = customer_filter(params=params, user=actor)
+    if not filterset.is_valid():
+        raise ValidationError(_("The filter of this export is no longer valid."))
+    total = filterset.qs.count()
+    job_progress(job=job, done=0, total=total or 1, step=str(_("Writing the file")))
+    out, count = customer_export(
+        actor=actor, queryset=filterset.qs, filters=job.params["filter"], file_format=file_format,
+        job_id=job.pk, progress=lambda done: job_progress(job=job, done=done, total=max(total, done)),
+    )
+    with out:
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        name = storages["private"].save(f"exports/customers-{job.pk}-{stamp}.{file_format}", File(out))
+    return {"file": name, "rows": count, "format": file_format, "filter": job.params["filter"]}
 
 
 def customer_export_files_purge(*, older_than_days: int = EXPORT_FILE_RETENTION_DAYS) -> int:

@@ -6,8 +6,13 @@ from celery import shared_task
 
 
 @shared_task
-def segmentation_refresh_task(customer_ids: list[int] | None = None) -> dict:
-    """RFM, stages, tiers, auto-tags and points after orders changed. Idempotent."""
+def segmentation_refresh_task(customer_ids: list[int] | None = None, job_id: int | None = None) -> dict:
+    """RFM, stages, tiers, auto-tags and points after orders changed. Idempotent. After an import job
+    (`job_id`), its outcome is recorded on that job."""
+    if job_id is not None and customer_ids is not None:
+        from .importing.jobs import import_job_segmentation_refresh
+
+        return import_job_segmentation_refresh(job_id=job_id, customer_ids=customer_ids)
     from .segmentation.services import segmentation_refresh
 
     return segmentation_refresh(customer_ids=customer_ids)
@@ -37,16 +42,11 @@ def import_job_run(self, job_id: int) -> str | None:
     """Run the import Job `job_id` (queued by customers.services.import_job_create). Idempotent: the job is
     claimed with a conditional update, so a repeated delivery does nothing while a live worker has it, and a
     delivery after its worker died takes it over once its heartbeat is stale (importing again is safe)."""
-    from django.conf import settings
-
-    from crm.services import job_running_elsewhere
+    from crm.jobs import job_task_guard
 
     from .importing.jobs import import_job_execute
 
-    if job_running_elsewhere(job_id=job_id):
-        # Redelivered at once after the worker process died (reject_on_worker_lost), or a duplicate delivery
-        # while a live worker runs it: look again when a dead worker's heartbeat would have gone stale.
-        raise self.retry(countdown=settings.HUIKE_JOB_STALE_AFTER_SECONDS + 5)
+    job_task_guard(self, job_id=job_id)
     return import_job_execute(job_id=job_id)
 
 
@@ -64,15 +64,12 @@ def import_uploads_purge_task() -> int:
 def customer_export_job_run(self, job_id: int) -> str | None:
     """Write the export Job `job_id` (queued by customers.services.customer_export_job_create). Idempotent, and
     taken over after a lost worker like the import job."""
-    from django.conf import settings
+    from crm.jobs import job_run, job_task_guard
 
-    from crm.services import job_running_elsewhere
+    from .services import customer_export_work
 
-    from .services import customer_export_job_execute
-
-    if job_running_elsewhere(job_id=job_id):
-        raise self.retry(countdown=settings.HUIKE_JOB_STALE_AFTER_SECONDS + 5)
-    return customer_export_job_execute(job_id=job_id)
+    job_task_guard(self, job_id=job_id)
+    return job_run(job_id=job_id, work=customer_export_work)
 
 
 @shared_task

@@ -1,3 +1,5 @@
+import json
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.auth.mixins import PermissionRequiredMixin
@@ -11,6 +13,7 @@ from django.views.decorators.http import require_POST
 from django.views.generic import FormView, ListView, UpdateView
 
 from crm.models import Job
+from crm.ratelimit import search_allowed
 
 from . import selectors, services
 from .filters import CUSTOMER_SORTS, DEFAULT_SORT, lifecycle_choices
@@ -37,9 +40,23 @@ class CustomerListView(PermissionRequiredMixin, ListView):
     template_name = "customers/customer_list.html"
     context_object_name = "customers"
 
+    search_limited = False
+
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        if self.search_limited:
+            response.status_code = 429
+        return response
+
     def get_queryset(self):
-        self.filterset = selectors.customer_filter(params=self.request.GET)
-        return self.filterset.qs if self.filterset.is_valid() else Customer.objects.none()
+        self.filterset = selectors.customer_filter(params=self.request.GET, user=self.request.user)
+        if not self.filterset.is_valid():
+            return Customer.objects.none()
+        if self.filterset.form.cleaned_data.get("q", "").strip() and not search_allowed(self.request.user):
+            self.search_limited = True
+            self.filterset.form.add_error("q", _("Too many searches in a minute. Wait a moment and search again."))
+            return Customer.objects.none()
+        return self.filterset.qs
 
     def paginate_queryset(self, queryset, page_size):
         page = paginate_uncounted(queryset, page=self.request.GET.get("page"), page_size=page_size)
@@ -197,7 +214,17 @@ class CustomerEditView(PermissionRequiredMixin, UpdateView):
 
     def form_valid(self, form):
         try:
-            services.customer_update(customer=self.object, data=form.changes(), actor=self.request.user)
+            services.customer_update(customer=self.object, data=form.changes(), actor=self.request.user,
+                                     base=form.cleaned_data["base"])
+        except services.EditConflict as exc:
+            # Carry the current state: saving again now replaces the other editor's values on purpose.
+            form.data = form.data.copy()
+            form.data["base"] = json.dumps(exc.base)
+            for field, errors in exc.message_dict.items():
+                form.add_error(field, errors)
+            response = self.form_invalid(form)
+            response.status_code = 409
+            return response
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
@@ -316,7 +343,7 @@ def merge_undo(request, pk: int):
 def customer_export(request):
     """The current filtered list as CSV or XLSX. Logged with the filter and the row count. Up to
     HUIKE_EXPORT_IN_REQUEST_MAX_ROWS rows the file is the response; more run as a Job whose page offers the file."""
-    filterset = selectors.customer_filter(params=request.GET)
+    filterset = selectors.customer_filter(params=request.GET, user=request.user)
     if not filterset.is_valid():
         messages.error(request, _("Fix the filter before exporting."))
         return redirect(f"{request.path.rsplit('export/', 1)[0]}?{_querystring(request.GET)}")

@@ -3,6 +3,6 @@ from django.shortcuts import render
 
 
 @login_required
-@permission_required("crm.access_reviews", raise_exception=True)
+@permission_required("reviews.access", raise_exception=True)
 def index(request):
     return render(request, "reviews/index.html")

@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import environ
-from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -105,6 +104,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Checks nothing: it is how any password change, wherever it is made, revokes the user's API token.
+    {"NAME": "crm.authentication.ApiTokenRevokedOnPasswordChange"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -122,6 +123,13 @@ AXES_VERBOSE = False  # no start-up banner in every process
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_MINUTES", default=120) * 60
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# A cache shared by the web processes (rate limits). The default, local memory, is per process: right for the
+# one web process of `manage.py up`; set CACHE_URL=redis://127.0.0.1:6379/1 when running several.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
+# API tokens stop working this many days after they were issued (a new one is issued at the next sign-in).
+HUIKE_API_TOKEN_DAYS = env.int("HUIKE_API_TOKEN_DAYS", default=30)
 
 # --- i18n -----------------------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -148,17 +156,24 @@ STORAGES = {
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024  # bigger uploads spool to disk
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
+# --- Errors ---------------------------------------------------------------------------------------
+# No 500 page lists the settings or shows a password, not even in the quick-start mode (DEBUG on): crm/errors.py.
+DEFAULT_EXCEPTION_REPORTER = "crm.errors.ExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "crm.errors.ExceptionReporterFilter"
+
 # --- REST API -------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "crm.authentication.ExpiringTokenAuthentication",  # expires after HUIKE_API_TOKEN_DAYS
     ],
     "DEFAULT_PERMISSION_CLASSES": ["crm.permissions.RolePermission"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "crm.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # A service's ValidationError is a 400 with the field paths, without a try/except in every view.
+    "EXCEPTION_HANDLER": "crm.api_errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Huike CRM API",
@@ -200,31 +215,14 @@ CELERY_TASK_ACKS_LATE = True  # a task whose worker died is run again; tasks are
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
-# Celery's Django fixup closes the DB connection around every task unless this is set (PERFORMANCE-NOTES:
+# Celery's Django fixup closes the DB connection around every task unless this is set (docs/performance.md:
 # 154 → 861 tasks/s). Connections are still health-checked (CONN_HEALTH_CHECKS).
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=200)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-# Periodic work, in shop local time. Each app adds its entries here, with why it runs when it does.
-CELERY_BEAT_SCHEDULE = {
-    # Finished jobs older than their retention are pruned at night, when nobody is importing.
-    "prune-old-jobs": {"task": "crm.tasks.prune_finished_jobs", "schedule": crontab(hour=3, minute=30)},
-    # A job whose worker died and that no redelivered task took over would show "running" forever: every
-    # 5 minutes, all day (imports happen in shop hours), fail the abandoned ones with the reason.
-    "fail-abandoned-jobs": {"task": "crm.tasks.jobs_fail_abandoned", "schedule": crontab(minute="*/5")},
-    # Stages age, points expire and RFM quintiles move with the date alone: refresh at 02:00, after the day's
-    # last orders and before the shop opens, so morning campaigns and dashboards see today's segments.
-    "segmentation-nightly": {"task": "customers.tasks.segmentation_nightly_task",
-                             "schedule": crontab(hour=2, minute=0)},
-    # Taobao-style yearly tier review: on 1 January at 04:00, after the nightly refresh has counted the year.
-    "tiers-yearly-review": {"task": "customers.tasks.tiers_yearly_review_task",
-                            "schedule": crontab(month_of_year=1, day_of_month=1, hour=4, minute=0)},
-    # Big customer exports wait in private storage for their download: delete them after 7 days, at night.
-    "export-files-purge": {"task": "customers.tasks.customer_export_files_purge_task",
-                           "schedule": crontab(hour=3, minute=50)},
-    # Uploaded exports carry buyers' personal data: delete them 30 days after their import, at a quiet hour.
-    "import-uploads-purge": {"task": "customers.tasks.import_uploads_purge_task",
-                             "schedule": crontab(hour=3, minute=45)},
-}
+# Periodic work, in shop local time: each app registers its entries, with why they run when they do, in its
+# AppConfig.ready() (crm.registry.register_beat); this scheduler adds them to anything listed here.
+CELERY_BEAT_SCHEDULER = "crm.celery:AppsBeatScheduler"
+CELERY_BEAT_SCHEDULE: dict = {}
 
 # --- Logging --------------------------------------------------------------------------------------
 LOGGING = {
@@ -253,3 +251,12 @@ HUIKE_EXPORT_IN_REQUEST_MAX_ROWS = env.int("HUIKE_EXPORT_IN_REQUEST_MAX_ROWS", d
 # Importing: on PostgreSQL a CSV export of at least this many bytes is imported set-based in SQL
 # (customers/importing/staged.py); smaller ones, Excel files and SQLite go row by row. 0 stages every CSV.
 HUIKE_IMPORT_STAGE_MIN_BYTES = env.int("HUIKE_IMPORT_STAGE_MIN_BYTES", default=1 << 20)
+# Hostile files: a workbook that unpacks to more than this many MB, or any export of more rows than this, is refused
+# before it is read (a 5.7 MB .xlsx "zip bomb" once unpacked to 1 GB of sheet XML and ran for 18 minutes); a file
+# stops being read after this many bad rows (those are listed; nothing after them is imported).
+HUIKE_IMPORT_XLSX_MAX_UNPACKED_MB = env.int("HUIKE_IMPORT_XLSX_MAX_UNPACKED_MB", default=500)
+HUIKE_IMPORT_MAX_ROWS = env.int("HUIKE_IMPORT_MAX_ROWS", default=2_000_000)
+HUIKE_IMPORT_MAX_ERRORS_PER_FILE = env.int("HUIKE_IMPORT_MAX_ERRORS_PER_FILE", default=1000)
+
+# Customer searches (HTML list and API) per user per minute: enough for a person, too few to walk through numbers.
+HUIKE_SEARCH_LIMIT_PER_MINUTE = env.int("HUIKE_SEARCH_LIMIT_PER_MINUTE", default=30)

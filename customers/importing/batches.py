@@ -79,11 +79,14 @@ class FileState:
     summary: dict
     present: set = field(default_factory=set)  # the fields this file's layout has
     seen: SeenOrders = field(default_factory=SeenOrders)  # orders: int(order_no) -> packed (hash, line, status)
-    line_numbers: dict = field(default_factory=dict)  # 2017 宝贝报表: order_no -> lines so far
+    line_numbers: dict = field(default_factory=dict)  # 2017 宝贝报表: order_no -> highest place given so far
+    claimed: set = field(default_factory=set)  # 2017 宝贝报表: the line keys its rows took (line_match.py)
+    keyless_seen: dict = field(default_factory=dict)  # 2017 宝贝报表: (order_no, content hash) -> first line
     affected: set = field(default_factory=set)  # customers whose orders/refunds changed in the batches that landed
     contact_changed: set = field(default_factory=set)  # customers whose contact details changed in them
     line_orders: list = field(default_factory=list)  # orders (ids) that got new or changed lines in them
     figured: set = field(default_factory=set)  # new customers created with their figures (staged_orders)
+    rekeyed: dict = field(default_factory=dict)  # customer id -> {customer id that took its orders: orders}
 
     def warn(self, line: int, column: str, value: str, reason: str) -> None:
         self.summary["warning_count"] += 1
@@ -91,6 +94,17 @@ class FileState:
             self.summary["warnings"].append(
                 {"file": self.name, "line": line, "column": column, "value": value, "reason": reason}
             )
+
+
+    def warn_orphans(self, rows) -> None:
+        """(line, order number) of each line written without its order (not in any 订单报表 imported yet): listed
+        as warnings, as bad rows are; the line is linked when its order comes."""
+        for line, order_no in rows:
+            self.warn(line, ORDER_NO_HEADER, order_no, ORPHAN_REASON.format(order=order_no))
+
+
+ORDER_NO_HEADER = "订单编号"
+ORPHAN_REASON = "order {order} is not in any 订单报表 imported so far: the line is kept and linked when it comes"
 
 
 @dataclass
@@ -106,6 +120,7 @@ class RunState:
     batch_affected: set = field(default_factory=set)  # the current batch's, until its transaction commits
     batch_contact_changed: set = field(default_factory=set)
     batch_line_orders: list = field(default_factory=list)
+    batch_rekeyed: list = field(default_factory=list)  # (customer id before, after) of each re-keyed order
 
 
 def local_text(value) -> str | None:

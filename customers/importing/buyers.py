@@ -1,5 +1,7 @@
 """Customers from order rows: identity keys to customer ids, contact details merged, look-alikes reported."""
 
+from django.core.exceptions import ValidationError
+
 from customers.models import Customer
 
 from . import sql
@@ -178,3 +180,27 @@ def ambiguous_report(c: dict, idx: list[int], lines: list[int], state: FileState
                         "receiver, phone or region; kept apart (merge by hand if they are one person)",
                     }
                 )
+
+
+def rekeyed_merge(state: FileState, run: RunState) -> None:
+    """Customers the file's orders were re-keyed away from (a masked 2023-layout buyer whose orders an unmasked
+    2017 export gives to their member name), now without any order: each is merged into the customer that took
+    its orders (the one that took most, when several did), so the buyer is not left behind as an empty
+    potential customer. After the file's figures; the segmentation is refreshed once after the run."""
+    from customers.services import customer_merge
+
+    emptied = Customer.objects.filter(id__in=sorted(state.rekeyed), merged_into=None, orders=None).order_by("id")
+    for source in emptied:
+        taken = state.rekeyed[source.pk]
+        target = Customer.objects.get(pk=max(taken, key=lambda cid: (taken[cid], -cid)))
+        while target.merged_into_id:
+            target = target.merged_into
+        if target.pk == source.pk:
+            continue
+        try:
+            customer_merge(source=source, target=target, refresh_segments=False)
+        except ValidationError:  # merged meanwhile (a concurrent import or a user): nothing left to do
+            continue
+        state.summary["customers_merged"] += 1
+        run.affected.discard(source.pk)
+        run.affected.add(target.pk)

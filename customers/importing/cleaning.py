@@ -1,6 +1,6 @@
 """Cleaning raw export text into exact values, column by column, with one error per bad cell.
 
-Rules (see /work/shared/taobao-formats.md):
+Rules (see docs/taobao-exports.md):
 - every value is stripped of spaces and tabs; `=""`, `""` and the literal `null` are empty; `="123"` (Excel's
   keep-as-text formula) is unwrapped. Any other formula-like text (`=HYPERLINK(...)`, `+86...`, `@SUM`) is data
   and is kept verbatim: neutralising it is the job of whatever writes a spreadsheet, not of the importer.

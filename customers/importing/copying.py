@@ -142,6 +142,8 @@ def _record_width(export: ExportFile) -> int:
                 fields = next(csv.reader([line.decode(export.encoding).rstrip("\r\n")]), [])
             except UnicodeDecodeError:
                 raise NotStaged("invalid bytes in the first record") from None
+            except csv.Error as exc:  # a field over csv.field_size_limit(): COPY may take it, the row path reports it
+                raise NotStaged(f"the first record cannot be read as CSV: {exc}") from None
             if len(fields) == width or (len(fields) == width + 1 and not fields[-1].strip()):
                 return len(fields)
             raise NotStaged(f"the first record has {len(fields)} fields, the header {width}")

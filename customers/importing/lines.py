@@ -2,7 +2,7 @@
 
 from customers.models import Order, OrderLine, Product
 
-from . import sql
+from . import line_match, sql
 from .batches import FileState, RunState, columns_of, finish_batch
 from .records import LINE_HASHED, column_hashes, product_key
 from .refunds import refund_lines_link
@@ -31,21 +31,23 @@ LINE_COLUMNS = [
 def write_lines(c: dict, lines: list[int], state: FileState, run: RunState) -> None:
     summary = state.summary
     n = len(lines)
-    keys = []
-    for i in range(n):
-        if c["line_no"][i]:
-            keys.append(c["line_no"][i])
-        else:  # layouts without 子订单编号: the line's position within its order in this file
-            no = c["order_no"][i]
-            count = state.line_numbers.get(no, 0) + 1
-            state.line_numbers[no] = count
-            keys.append(f"{no}:{count}")
-    c["line_key"] = keys
     c["product_key"] = [product_key(m, t) for m, t in zip(c["merchant_code"], c["title"], strict=True)]
     c["content_hash"] = column_hashes([c[name] for name in LINE_HASHED])
     c["source_hash"] = [""] * n
+    keys: list = [c["line_no"][i] or None for i in range(n)]
+    keyed = [i for i in range(n) if keys[i]]
+    # Layouts without 子订单编号: an identical repeated row is stored once; each row takes the key of the stored
+    # line it matches (from any layout), else the next place in its order (line_match.py).
+    keyless = line_match.keyless_repeats_drop(c, lines, [i for i in range(n) if not keys[i]], state)
+
+    def rehash(i: int) -> None:
+        c["content_hash"][i] = column_hashes([[c[name][i]] for name in LINE_HASHED])[0]
+
+    line_match.keyless_keys(c, keyless, keys, state, rehash)
+    c["line_key"] = keys
     keep: dict[str, int] = {}
-    for i, key in enumerate(keys):
+    for i in sorted(keyed + keyless):
+        key = keys[i]
         if key in keep and c["content_hash"][keep[key]] != c["content_hash"][i]:
             state.warn(lines[i], "子订单编号", key, f"line {key} appears twice in this file; the later row wins")
         elif key in keep:
@@ -77,6 +79,8 @@ def write_lines(c: dict, lines: list[int], state: FileState, run: RunState) -> N
             f"SELECT line_key, content_hash FROM {sql.table(OrderLine)} WHERE line_key {{keys}}", [keys[i] for i in idx]
         )
     )
+    # A new 子订单编号 adopts the stored key-less (2017) line it matches, instead of storing that line twice.
+    line_match.keyed_adopt(c, [i for i in idx if c["line_no"][i]], keys, existing)
     write = []
     for i in idx:
         old = existing.get(keys[i])
@@ -106,14 +110,16 @@ def write_lines(c: dict, lines: list[int], state: FileState, run: RunState) -> N
             update=update,
             where="t.content_hash IS DISTINCT FROM excluded.content_hash",
             order_by="s.line_key",
-            returning="order_id",
+            returning="order_id, order_no",
         )
         # The order of each written line came back from the upsert's own join: no second look at the order
         # table per batch (at 1M orders each such join read the whole table). A line without one is an orphan;
         # the others' customers bought something new, which the segmentation after the import must see
         # (auto-tags by product, products bought): their ids are resolved once, after the file.
-        order_ids = [order_id for (order_id,) in written]
+        order_ids = [order_id for (order_id, _) in written]
         summary["orphans"] += order_ids.count(None)
+        orphaned = {order_no for order_id, order_no in written if order_id is None}
+        state.warn_orphans((lines[i], c["order_no"][i]) for i in write if c["order_no"][i] in orphaned)
         run.batch_line_orders.extend(order_id for order_id in order_ids if order_id is not None)
         refund_lines_link("stg_lines")
     finish_batch(set(), summary, run)

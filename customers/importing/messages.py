@@ -43,6 +43,12 @@ MESSAGES = [
     ("not a readable {format} workbook: {detail}", _("not a readable {format} workbook: {detail}")),
     ("the row has {seen} fields, the header has {width}", _("the row has {seen} fields, the header has {width}")),
     ("the row has {seen} cells, the header has {width}", _("the row has {seen} cells, the header has {width}")),
+    ("the workbook unpacks to {size} MB, more than the {limit} MB allowed: it was not read",
+     _("the workbook unpacks to {size} MB, more than the {limit} MB allowed: it was not read")),
+    ("the sheet has more than {limit} rows: it was not read (split the export)",
+     _("the sheet has more than {limit} rows: it was not read (split the export)")),
+    ("the sheet has more than {limit} rows: reading stopped at line {line}",
+     _("the sheet has more than {limit} rows: reading stopped at line {line}")),
     # orders.py, lines.py, refunds.py, buyers.py: warnings
     ("order {order} appears again with different content (first at line {line}); kept: {kept}",
      _("order {order} appears again with different content (first at line {line}); kept: {kept}")),
@@ -50,18 +56,35 @@ MESSAGES = [
      _("no buyer details: the order is imported without a customer")),
     ("line {key} appears twice in this file; the later row wins",
      _("line {key} appears twice in this file; the later row wins")),
+    ("line {line} repeats line {first} of order {order} in this file; stored once",
+     _("line {line} repeats line {first} of order {order} in this file; stored once")),
     ("refund {key} appears twice in this file; the later row wins",
      _("refund {key} appears twice in this file; the later row wins")),
     ("masked buyer: same member name and nickname as another customer, but a different receiver, phone or region; "
      "kept apart (merge by hand if they are one person)",
      _("masked buyer: same member name and nickname as another customer, but a different receiver, phone or region; "
        "kept apart (merge by hand if they are one person)")),
+    # batches.py: a 宝贝报表 line without its order
+    ("order {order} is not in any 订单报表 imported so far: the line is kept and linked when it comes",
+     _("order {order} is not in any 订单报表 imported so far: the line is kept and linked when it comes")),
+    # records.py: a phone cell longer than the customer's phone column
+    ("more than one phone number in the cell: the first, {phone}, is kept",
+     _("more than one phone number in the cell: the first, {phone}, is kept")),
+    ("not a phone number of at most {limit} characters: not kept",
+     _("not a phone number of at most {limit} characters: not kept")),
     # runner.py: the run
+    ("stopped after {count} errors (at most {limit} per file): nothing after line {line} was read",
+     _("stopped after {count} errors (at most {limit} per file): nothing after line {line} was read")),
+    ("none of its {rows} rows was imported (see the rows listed)",
+     _("none of its {rows} rows was imported (see the rows listed)")),
+    ("could not be imported: {detail}", _("could not be imported: {detail}")),
     ("not imported: the import stopped at a database error", _("not imported: the import stopped at a database error")),
     ("database error while updating the customers' figures (the orders were saved): {detail}",
      _("database error while updating the customers' figures (the orders were saved): {detail}")),
     ("database error in the rows from line {first} to {last} (nothing of them was saved): {detail}",
      _("database error in the rows from line {first} to {last} (nothing of them was saved): {detail}")),
+    ("database error while merging re-keyed customers (the orders were saved): {detail}",
+     _("database error while merging re-keyed customers (the orders were saved): {detail}")),
 ]
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")

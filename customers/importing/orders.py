@@ -199,6 +199,8 @@ def write_orders(c: dict, lines: list[int], state: FileState, run: RunState) -> 
                 run.status_changes.setdefault(cid, []).append([no, old[1], c["status"][i]])
             if old[2]:
                 affected.add(old[2])
+                if cid and cid != old[2]:  # re-keyed (e.g. a masked buyer now seen unmasked): see rekeyed_merge
+                    run.batch_rekeyed.append((old[2], cid))
         if cid:
             affected.add(cid)
         write.append(i)

@@ -22,6 +22,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 
 import pandas as pd
+from django.conf import settings
 
 from .columns import detect_kind, header_positions
 
@@ -254,10 +255,12 @@ class ExportFile:
             if self.format == "xlsx":
                 import openpyxl
 
+                _xlsx_size_check(self.path)  # before openpyxl unpacks anything
                 book = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
                 try:
                     sheet = book.worksheets[0]
                     self._row_count = sheet.max_row or _xlsx_row_count(self.path, sheet._worksheet_path)
+                    _row_count_check(self._row_count)
                     yield from sheet.iter_rows(values_only=True)
                 finally:
                     book.close()
@@ -267,6 +270,7 @@ class ExportFile:
                 book = xlrd.open_workbook(self.path, on_demand=True)
                 sheet = book.sheet_by_index(0)
                 self._row_count = sheet.nrows
+                _row_count_check(self._row_count)
                 for r in range(sheet.nrows):
                     yield tuple(_xls_value(book, cell) for cell in sheet.row(r))
         except UnreadableFile:
@@ -283,8 +287,11 @@ class ExportFile:
         skipped = 0
         errors: list[dict] = []
         line = 1
+        limit = settings.HUIKE_IMPORT_MAX_ROWS
         for row in rows:
             line += 1
+            if line > limit + 1:  # the sheet declared fewer rows than it holds: the rows so far are imported
+                raise UnreadableFile(f"the sheet has more than {limit} rows: reading stopped at line {line}")
             cells = [_cell_text(v) for v in row]
             if not any(c.strip() for c in cells):
                 skipped += 1
@@ -304,6 +311,27 @@ class ExportFile:
     def _excel_chunk(self, buffer, lines, skipped, errors, line) -> RawChunk:
         columns = [list(col) for col in zip(*buffer, strict=True)] if buffer else [[] for _ in self.headers]
         return RawChunk(self._pick(columns), lines, skipped, errors, position=line)
+
+
+def _xlsx_size_check(path: Path) -> None:
+    """Refuse a workbook that unpacks to more than HUIKE_IMPORT_XLSX_MAX_UNPACKED_MB, from the sizes its zip
+    directory declares (zipfile never unpacks a member beyond its declared size, so a lie cannot get past)."""
+    import zipfile
+
+    limit = settings.HUIKE_IMPORT_XLSX_MAX_UNPACKED_MB
+    with zipfile.ZipFile(path) as archive:
+        unpacked = sum(info.file_size for info in archive.infolist())
+    if unpacked > limit * 1024 * 1024:
+        raise UnreadableFile(
+            f"the workbook unpacks to {unpacked // (1024 * 1024)} MB, more than the {limit} MB allowed: "
+            "it was not read"
+        )
+
+
+def _row_count_check(rows: int | None) -> None:
+    limit = settings.HUIKE_IMPORT_MAX_ROWS
+    if rows and rows > limit:
+        raise UnreadableFile(f"the sheet has more than {limit} rows: it was not read (split the export)")
 
 
 def _xlsx_row_count(path: Path, member: str) -> int | None:

@@ -21,6 +21,10 @@ _STATUSES = {
 }
 RANK = {str(status): rank for status, rank in STATUS_RANK.items()}
 _POSTCODE = re.compile(r"\((\d{6})\)$|（(\d{6})）$", re.ASCII)
+# The longest phone a customer or address row holds (Customer.phone, CustomerAddress.phone).
+PHONE_MAX = 20
+_PHONE_LIST = re.compile(r"\s*[/,;，；、|]\s*")  # between the numbers of a cell listing several
+_ONE_PHONE = re.compile(r"\+?[0-9*()][0-9*() \-]*", re.ASCII)  # digits, masked digits, area code, extension
 
 
 def order_status(text: str) -> str:
@@ -53,6 +57,35 @@ def phone_facts(phone: str) -> tuple[bool, bool, str]:
     return masked, virtual, tail
 
 
+def fitted_phone(value: str) -> tuple[str, str | None]:
+    """A phone cell as a value of at most PHONE_MAX characters, and the warning when it had to change.
+
+    A cell may list several numbers (`13933330006 / 13933330007`): the first is kept. A cell that holds no
+    number short enough is not kept at all: cutting it to the column once stored a number with a wrong tail."""
+    if len(value) <= PHONE_MAX:
+        return value, None
+    for pieces in (_PHONE_LIST.split(value), value.split()):
+        first = pieces[0].strip()
+        if first and len(first) <= PHONE_MAX and _ONE_PHONE.fullmatch(first):
+            return first, f"more than one phone number in the cell: the first, {first}, is kept"
+    return "", f"not a phone number of at most {PHONE_MAX} characters: not kept"
+
+
+def phones_fit(c: dict[str, list]) -> list[tuple[int, str, str, str]]:
+    """fitted_phone() over the mobile and telephone columns, in place. Returns (row, field, raw value, reason)
+    for each cell that changed (the caller lists them as warnings)."""
+    notes = []
+    for name in ("mobile", "telephone"):
+        column = c[name]
+        if not column or max(map(len, column)) <= PHONE_MAX:  # the common case: no Python call per value
+            continue
+        for i, value in enumerate(column):
+            if len(value) > PHONE_MAX:
+                column[i], reason = fitted_phone(value)
+                notes.append((i, name, value, reason))
+    return sorted(notes)
+
+
 def content_hash(*values) -> str:
     return _md5("\x1f".join(map(str, values)))
 
@@ -73,6 +106,7 @@ def prepare_orders(c: dict[str, list]) -> dict[str, list]:
     """Add the derived columns of orders: status, phone, address parts, customer identity and content hash."""
     statuses = {text: order_status(text) for text in set(c["status_text"])}
     c["status"] = [statuses[text] for text in c["status_text"]]
+    c["phone_notes"] = phones_fit(c)  # never a phone cut to the column: the caller warns about these
     c["receiver_phone"] = [m or t for m, t in zip(c["mobile"], c["telephone"], strict=True)]
     # A buyer's orders repeat the same address and identity fields: each distinct value is worked out once.
     addresses: dict[str, tuple] = {}

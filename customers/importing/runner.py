@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from django.conf import settings
 from django.db import DatabaseError, OperationalError, connection, transaction
 from django.utils import timezone
 
@@ -15,8 +16,9 @@ from customers.models import Customer, CustomerAddress, Order, OrderLine, Produc
 from . import sql
 from .ahead import ahead_start
 from .batches import MAX_LISTED, FileState, RunState, finish_file
+from .buyers import rekeyed_merge
 from .cleaning import clean_chunk
-from .columns import LINES, ORDERS, REFUNDS
+from .columns import FIELDS, LINES, ORDERS, REFUNDS
 from .copying import NotStaged
 from .lines import write_lines
 from .orders import write_orders
@@ -53,6 +55,7 @@ COUNTERS = [
     "error_count",
     "warning_count",
     "ambiguous_count",
+    "customers_merged",
 ]
 DEADLOCK_RETRIES = 3
 ANALYZE_AFTER_ROWS = 10_000
@@ -75,7 +78,8 @@ def import_files(paths: Iterable, *, job=None, progress: Progress | None = None,
     `paths` holds paths, or (path, display name) pairs for uploads. Files are processed orders first, then lines,
     then refunds, whatever order they were given in; each batch of rows is one transaction. The summary has one
     entry per file in the given order (see COUNTERS, plus errors, warnings, ambiguous_customers), and a "status":
-    succeeded, partial (a file could not be read or a batch failed) or failed (nothing could be read).
+    succeeded, partial (a file could not be read, a batch failed, or none of a file's rows was good) or failed
+    (nothing was imported).
 
     Segmentation is not refreshed here (it was a third of an import's time): "customer_ids" lists the customers
     whose orders or refunds changed, and the caller runs `segmentation_refresh` for them afterwards (the import job
@@ -113,15 +117,24 @@ def import_files(paths: Iterable, *, job=None, progress: Progress | None = None,
                     ahead.discard()
                 state.summary.update(status="failed", reason="not imported: the import stopped at a database error")
                 continue
-            stopped = _import_staged(export, state, run, progress, done, total, ahead)
-            if stopped is NOT_STAGED:
-                if ahead:
-                    ahead.go()
-                stopped = _import_file(export, state, run, progress, done, total, chunk_rows)
+            try:
+                stopped = _import_staged(export, state, run, progress, done, total, ahead)
+                if stopped is NOT_STAGED:
+                    if ahead:
+                        ahead.go()
+                    stopped = _import_file(export, state, run, progress, done, total, chunk_rows)
+            except Exception as exc:  # noqa: BLE001 one file's unforeseen failure is that file's entry, not the run's
+                log.exception("importing %s failed", state.name)
+                if isinstance(exc, DatabaseError) and connection.in_atomic_block:
+                    raise  # a caller's transaction (a test, a shell) is aborted: nothing after it could run
+                reason = f"could not be imported: {type(exc).__name__}: {exc}"[:500]
+                state.summary.update(status="failed", reason=reason)
+                stopped = None  # the database is fine: the other files go on
             if ahead and not stopped and position + 1 < len(queue) and queue[position + 1][0] is ahead.export:
                 ahead.orders_written()  # it is compared beside this file's figures and timeline
             with timed(f"finish {state.name}"):
                 failure = _finish_file(state, run)  # also after a failed batch: for the batches that landed
+                failure = failure or _merge_rekeyed(state, run)
             if connection.vendor == "postgresql":
                 analyzed |= _analyze([(state.summary, export)])  # the next file joins what this one wrote
             stopped = stopped or failure
@@ -133,6 +146,11 @@ def import_files(paths: Iterable, *, job=None, progress: Progress | None = None,
     rows = sum(s["rows"] for s, _ in entries)
     if connection.vendor == "postgresql":
         _analyze(entries, skip=analyzed)  # many rows over several files, none of them with enough alone
+    for summary, _ in entries:
+        rejected = summary["rows"] and summary["error_count"] >= summary["rows"] and not _landed(summary)
+        if summary["status"] == "ok" and rejected:  # every row has an error
+            reason = f"none of its {summary['rows']} rows was imported (see the rows listed)"
+            summary.update(status="failed", reason=reason)
     files = [_public(summary) for summary, _ in entries]
     log.info("import %s: %d files, %d rows in %.1fs", run.run_id, len(files), rows, time.monotonic() - started)
     return {"files": files, "status": _overall(files), "run": run.run_id, "customer_ids": sorted(run.affected)}
@@ -189,6 +207,7 @@ def _import_file(export: ExportFile, state: FileState, run: RunState, progress, 
             summary["rows"] += len(chunk.lines) + len(chunk.errors)
             _add_errors(summary, [{"file": state.name, **e} for e in chunk.errors])
             _add_errors(summary, errors)
+            warn_phones(state, columns, lines)
             if lines:
                 failure = _write_batch(writer, columns, lines, state, run)
                 if failure:
@@ -197,6 +216,12 @@ def _import_file(export: ExportFile, state: FileState, run: RunState, progress, 
                 summary["landed_through_line"] = lines[-1]
             if progress:
                 progress(done + export.bytes_done(chunk), total, state.name)
+            if summary["error_count"] >= settings.HUIKE_IMPORT_MAX_ERRORS_PER_FILE:  # a hostile or wrong file
+                last = chunk.lines[-1] if chunk.lines else summary["landed_through_line"]
+                reason = (f"stopped after {summary['error_count']} errors (at most "
+                          f"{settings.HUIKE_IMPORT_MAX_ERRORS_PER_FILE} per file): nothing after line {last} was read")
+                summary.update(status="failed", reason=reason)
+                return None
     except UnreadableFile as exc:
         summary.update(status="unreadable", reason=str(exc))
     return None
@@ -229,11 +254,26 @@ def _finish_file(state: FileState, run: RunState) -> str | None:
     return None
 
 
+def _merge_rekeyed(state: FileState, run: RunState) -> str | None:
+    """Customers left without orders because the file re-keyed them (rekeyed_merge). Returns a failure reason."""
+    if not state.rekeyed:
+        return None
+    try:
+        rekeyed_merge(state, run)
+    except DatabaseError as exc:
+        log.exception("merging the customers an import re-keyed failed")
+        reason = f"database error while merging re-keyed customers (the orders were saved): {sql.error_first_line(exc)}"
+        state.summary.update(status="failed", reason=state.summary["reason"] or reason)
+        return reason
+    return None
+
+
 def _write_batch(writer, columns, lines, state: FileState, run: RunState) -> str | None:
     """One transaction per batch; a deadlock with a concurrent import is retried. Returns a failure reason."""
     saved = {k: (v.copy() if isinstance(v, (set, dict, list)) else v) for k, v in state.summary.items()}
     for attempt in range(DEADLOCK_RETRIES + 1):
         run.batch_affected, run.batch_contact_changed, run.batch_line_orders = set(), set(), []
+        run.batch_rekeyed = []
         try:
             with transaction.atomic():
                 sql.batch_settings()
@@ -241,6 +281,9 @@ def _write_batch(writer, columns, lines, state: FileState, run: RunState) -> str
             state.affected |= run.batch_affected  # committed: these customers' figures are refreshed after the file
             state.contact_changed |= run.batch_contact_changed
             state.line_orders += run.batch_line_orders
+            for before, after in run.batch_rekeyed:
+                taken = state.rekeyed.setdefault(before, {})
+                taken[after] = taken.get(after, 0) + 1
             return None
         except OperationalError as exc:
             state.summary.clear()
@@ -262,6 +305,13 @@ def _db_failure(exc: Exception, lines: list[int]) -> str:
     return f"database error in the rows from line {lines[0]} to {lines[-1]} (nothing of them was saved): {first}"
 
 
+def warn_phones(state: FileState, columns: dict, lines: list[int]) -> None:
+    """The phone cells records.prepare_orders had to change (several numbers, or none that fits), as warnings."""
+    headers = {f.name: f.headers[0] for f in FIELDS[ORDERS]}
+    for i, name, value, reason in columns.pop("phone_notes", []):
+        state.warn(lines[i], headers[name], value[:60], reason)
+
+
 def _add_errors(summary: dict, errors: list[dict]) -> None:
     summary["error_count"] += len(errors)
     room = MAX_LISTED - len(summary["errors"])
@@ -277,9 +327,15 @@ def _overall(files: list[dict]) -> str:
     statuses = {f["status"] for f in files}
     if statuses <= {"ok"}:
         return "succeeded"
-    if "ok" in statuses or any(f["rows"] for f in files):
+    if "ok" in statuses or any(_landed(f) for f in files):
         return "partial"
     return "failed"
+
+
+def _landed(summary: dict) -> int:
+    """How many of a file's rows are in the database now (new, changed, or there already)."""
+    counters = [f"{k}_{x}" for k in ("orders", "lines", "refunds") for x in ("created", "updated", "unchanged")]
+    return sum(summary[c] for c in counters) + summary["orders_stale"]
 
 
 def _analyze(entries, skip: set = frozenset()) -> set:

@@ -1,14 +1,15 @@
 """The set-based writer of a staged 宝贝报表 (see staged.py), with the rules of lines.write_lines: the line key
-(子订单编号, or the order number and the line's place in its order in this file), the product, the content hash,
-a line given twice in the file (the later row wins; different content is reported), products created, lines
-written only when new or changed, orphans (lines of orders not imported yet) counted."""
+(子订单编号, or for a key-less layout the stored line it matches or a new place in its order: line_match.py), the
+product, the content hash, a line given twice in the file (the later row wins; different content is reported; an
+identical key-less row is reported with both lines), a new 子订单编号 adopting a stored key-less line, products
+created, lines written only when new or changed, orphans (lines of orders not imported yet) counted."""
 
 from django.db import connection
 
 from customers.models import Order, OrderLine, Product
 
-from . import sql
-from .batches import RunState
+from . import line_match, sql
+from .batches import MAX_LISTED, RunState
 from .columns import FIELDS, LINES
 from .records import LINE_HASHED
 from .refunds import refund_lines_link
@@ -21,7 +22,6 @@ from .staged import (
     in_transaction,
     landed_through,
     repeated_rows,
-    scalar,
     slices,
     slices_in_order,
 )
@@ -41,6 +41,11 @@ def compare_staged_lines(staging: Staging) -> None:
     Runs ahead, on another connection, once the run's orders are written, while their figures and timeline
     are (ahead.py); the writer does it itself otherwise. A line a concurrent import writes meanwhile is
     handled as in the writer's own gap between comparing and writing (Raced, ON CONFLICT)."""
+    if staging.prepared["keyless"]:  # their keys: the stored lines they match, or new places in their orders
+        line_match.staged_keyless_keys(
+            staging.table("linekeys"), staging.prepared["ready"], staging.prepared["winners"],
+            staging.state.present, _hashed,
+        )
     compared = _compare(staging, staging.prepared["winners"])
     staging.prepared["compared"] = compared
     counts = _changes(compared)
@@ -49,6 +54,8 @@ def compare_staged_lines(staging: Staging) -> None:
         # it comes later): a plan for a table taken as empty would be far off. The key column only: ~20 ms.
         execute(f"ANALYZE {sql.table(Order)} (order_no)")
         staging.prepared["written"] = _written_create(staging, staging.prepared["ready"], compared)
+        if counts.get("new"):  # a new 子订单编号 adopts the stored key-less line it matches (line_match.py)
+            staging.prepared["adopted"] = line_match.staged_keyed_adopt(staging.prepared["written"])
 
 
 def write_staged_lines(staging: Staging, run: RunState) -> None:
@@ -63,12 +70,15 @@ def write_staged_lines(staging: Staging, run: RunState) -> None:
     if counts.get("new") or counts.get("changed"):
         written = staging.prepared["written"]
         parts = slices(staging, f"SELECT line FROM {written}")
+        adopted = bool(staging.prepared.get("adopted"))
         landed = 0
 
         def write_slice(low, high, before_commit) -> tuple[int, int]:
             result: list[int] = []  # lines created, updated
 
             def work(plain=True):
+                if adopted:
+                    _adopted_rekey(written, low, high)
                 result[:] = _lines_write(written, low, high, plain=plain)
 
             # New lines (not in the table when compared) go in with a plain INSERT; should a concurrent import
@@ -91,10 +101,13 @@ def write_staged_lines(staging: Staging, run: RunState) -> None:
         # a line a concurrent import wrote with this very content meanwhile was left as it was
         summary["lines_unchanged"] += counts.get("new", 0) + counts.get("changed", 0) - landed
         in_transaction(staging, lambda: _orphans_link(written), lines=_span(ready))
-        summary["orphans"] += scalar(
-            f"SELECT count(*) FROM {written} w WHERE w.order_id IS NULL AND NOT EXISTS "
-            f"(SELECT 1 FROM {sql.table(Order)} o WHERE o.order_no = w.order_no)"
+        orphans = _fetch(  # the first MAX_LISTED listed as warnings; all counted
+            f"SELECT w.line, w.order_no, count(*) OVER () FROM {written} w WHERE w.order_id IS NULL AND NOT EXISTS "
+            f"(SELECT 1 FROM {sql.table(Order)} o WHERE o.order_no = w.order_no) ORDER BY w.line LIMIT {MAX_LISTED}"
         )
+        summary["orphans"] += orphans[0][2] if orphans else 0
+        staging.state.warn_orphans((line, order_no) for line, order_no, _ in orphans)
+        summary["warning_count"] += (orphans[0][2] - len(orphans)) if orphans else 0  # the ones not listed
         # Their buyers bought something new: the segmentation after the import must see it (auto-tags, products).
         run.affected.update(
             cid
@@ -112,11 +125,10 @@ def _ready_create(staging: Staging) -> str:
     """The good rows with their line key, product key and content hash (records.LINE_HASHED, as Python spells
     each value)."""
     ready = staging.table("ready")
-    hashed = ", ".join(f"coalesce(x.{n}::text, 'None')" for n in LINE_HASHED)
     execute(
         f"""
         CREATE UNLOGGED TABLE {ready} AS
-        SELECT x.*, md5(concat_ws(E'\\x1f', {hashed})) AS content_hash FROM (
+        SELECT x.*, {_hashed("x")} AS content_hash FROM (
             SELECT c.*,
                    CASE WHEN c.line_no <> '' THEN c.line_no ELSE c.order_no || ':' || k.place END AS line_key,
                    CASE WHEN c.merchant_code <> '' THEN left(c.merchant_code, 200)
@@ -131,6 +143,11 @@ def _ready_create(staging: Staging) -> str:
     )
     execute(f"ANALYZE {ready}")
     return ready
+
+
+def _hashed(alias: str) -> str:
+    """The content hash of a line of `alias` (records.LINE_HASHED, as Python spells each value)."""
+    return "md5(concat_ws(E'\\x1f', " + ", ".join(f"coalesce({alias}.{n}::text, 'None')" for n in LINE_HASHED) + "))"
 
 
 def _duplicates_resolve(staging: Staging, ready: str) -> str:
@@ -150,7 +167,12 @@ def _duplicates_resolve(staging: Staging, ready: str) -> str:
             state.summary["duplicates"] += 1
     for line, key in sorted(warnings):
         state.warn(line, "子订单编号", key, f"line {key} appears twice in this file; the later row wins")
-    return dropped_create(staging, losers)
+    # Layouts without 子订单编号: a row identical to an earlier one of its order is stored once (line_match.py).
+    repeats, staging.prepared["keyless"] = line_match.staged_keyless_repeats(
+        ready, lambda line, no, reason: state.warn(line, "订单编号", no, reason)
+    )
+    state.summary["duplicates"] += len(repeats)
+    return dropped_create(staging, losers + repeats)
 
 
 def _products_named(staging: Staging, winners: str) -> str:
@@ -219,12 +241,21 @@ def _written_create(staging: Staging, ready: str, compared: str) -> str:
     execute(
         f"CREATE UNLOGGED TABLE {written} AS SELECT r.line, k.change, "
         + ", ".join(f"r.{name}" for name in _COLUMNS)
-        + f", r.product_key, o.id AS order_id, o.customer_id FROM {ready} r "
+        + f", r.product_key, o.id AS order_id, o.customer_id, NULL::text AS adopt_key FROM {ready} r "
         f"JOIN {compared} k ON k.line = r.line AND k.change <> 'same' "
         f"LEFT JOIN {sql.table(Order)} o ON o.order_no = r.order_no"
     )
     execute(f"ANALYZE {written} (line, order_id)")
     return written
+
+
+def _adopted_rekey(written: str, low: int, high: int) -> None:
+    """The stored key-less lines the slice's new 子订单编号 adopted (line_match.staged_keyed_adopt) take that key,
+    in the slice's transaction: its upsert then updates them instead of inserting them again."""
+    execute(
+        f"UPDATE {sql.table(OrderLine)} t SET line_key = w.line_key FROM {written} w "
+        f"WHERE w.line BETWEEN {low} AND {high} AND w.adopt_key IS NOT NULL AND t.line_key = w.adopt_key"
+    )
 
 
 def _lines_write(written: str, low: int, high: int, *, plain: bool) -> tuple[int, int]:

@@ -23,7 +23,7 @@ from .buyers import ambiguous_report
 from .columns import FIELDS, ORDERS
 from .identity import identity_key
 from .orders import ORDER_COLUMNS, _rank_sql, addresses_upsert, link_orphans
-from .records import _STATUSES, ORDER_HASHED, RANK, prepare_orders
+from .records import _STATUSES, ORDER_HASHED, PHONE_MAX, RANK, prepare_orders
 from .staged import (
     Contended,
     Raced,
@@ -221,6 +221,7 @@ def _lanes_create(staging: Staging, orders: str, dropped: str) -> str:
         f"""
         CREATE UNLOGGED TABLE {lanes} AS
         SELECT o.line, CASE
+                 WHEN length(o.receiver_phone) > {PHONE_MAX} THEN 'c'  -- several numbers: fitted_phone (lane c)
                  WHEN t.id IS NULL THEN CASE WHEN o.identity_key IS NULL OR known.id IS NULL THEN 'a' ELSE 'c' END
                  WHEN t.content_hash = o.content_hash AND t.customer_id IS NOT NULL
                       AND owner.identity_key IS NOT DISTINCT FROM o.identity_key THEN 'b'
@@ -575,7 +576,7 @@ def _rest_write(staging: Staging, run: RunState, lanes: str) -> None:
     """The rows that need the finer rules, handed to orders.write_orders in batches, cleaned as clean_chunk
     would have cleaned them."""
     from .orders import write_orders
-    from .runner import _write_batch
+    from .runner import _write_batch, warn_phones
 
     names = [f.name for f in FIELDS[ORDERS]]
     with connection.chunked_cursor() as cursor:
@@ -587,6 +588,7 @@ def _rest_write(staging: Staging, run: RunState, lanes: str) -> None:
             lines = [r[0] for r in rows]
             columns = {name: [r[i + 2] for r in rows] for i, name in enumerate(names)}
             prepare_orders(columns)
+            warn_phones(staging.state, columns, lines)
             columns["source_hash"] = [r[1] for r in rows]  # the record each row comes from (Order.source_hash)
             staging.wrote = True
             failure = _write_batch(write_orders, columns, lines, staging.state, run)

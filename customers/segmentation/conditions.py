@@ -12,11 +12,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import GreaterThan, GreaterThanOrEqual, LessThan, LessThanOrEqual
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from crm import bounds
 
 # Operators: key → (label, what the value is). The value kinds: "number", "pair" (two numbers or two dates),
 # "list" (choices), "text", "date", "days" (a whole number of days), "none".
@@ -80,6 +83,8 @@ class Condition:
     # A closed list of choices rejects values not in it (tier ids, tag ids); an open one (provinces) suggests.
     closed_choices: bool = True
     integer: bool = False  # number kinds: whole numbers only
+    # number kinds: the range a value must be in (crm/bounds.py); amounts and counts by default.
+    check: Callable[[Any], Any] = bounds.check_amount
 
     def allowed_operators(self) -> tuple[str, ...]:
         return self.operators or KIND_OPERATORS[self.kind]
@@ -90,7 +95,7 @@ REGISTRY: dict[str, Condition] = {}
 
 def register_condition(
     key: str, *, label, kind: str, build: Callable[[str, Any, Context], Q], group="", operators=(),
-    choices=None, closed_choices: bool = True, integer: bool = False,
+    choices=None, closed_choices: bool = True, integer: bool = False, check: Callable[[Any], Any] | None = None,
 ) -> Condition:
     """Add a condition to the builder. `build(operator, value, context) -> Q` over Customer."""
     if kind not in KIND_OPERATORS:
@@ -99,7 +104,8 @@ def register_condition(
     if unknown:
         raise ValueError(f"unknown operators {sorted(unknown)}")
     condition = Condition(key=key, label=label, kind=kind, build=build, group=group, operators=tuple(operators),
-                          choices=choices, closed_choices=closed_choices, integer=integer)
+                          choices=choices, closed_choices=closed_choices, integer=integer,
+                          check=check or bounds.check_amount)
     REGISTRY[key] = condition
     return condition
 
@@ -107,7 +113,16 @@ def register_condition(
 # --- Cleaning values --------------------------------------------------------------------------------------
 
 
-def _number(value, *, integer: bool) -> Decimal | int:
+def _bounded(check: Callable[[Any], Any], value):
+    """`value` if `check` (one of crm/bounds.py) accepts it, else ConditionError with its message."""
+    try:
+        check(value)
+    except ValidationError as exc:
+        raise ConditionError(exc.messages[0]) from None
+    return value
+
+
+def _number(value, *, integer: bool, check: Callable[[Any], Any] = bounds.check_amount) -> Decimal | int:
     if isinstance(value, bool) or value is None or value == "":
         raise ConditionError(_("Enter a number."))
     try:
@@ -116,6 +131,7 @@ def _number(value, *, integer: bool) -> Decimal | int:
         raise ConditionError(_("Enter a number.")) from None
     if not number.is_finite():
         raise ConditionError(_("Enter a number."))
+    _bounded(check, number)
     if integer:
         if number != number.to_integral_value():
             raise ConditionError(_("Enter a whole number."))
@@ -125,9 +141,10 @@ def _number(value, *, integer: bool) -> Decimal | int:
 
 def _date(value) -> dt.date:
     try:
-        return dt.date.fromisoformat(str(value))
+        day = dt.date.fromisoformat(str(value))
     except ValueError:
         raise ConditionError(_("Enter a date as YYYY-MM-DD.")) from None
+    return _bounded(bounds.check_date, day)
 
 
 def clean_value(condition: Condition, operator: str, value, *, check_choices: bool = True):
@@ -137,14 +154,11 @@ def clean_value(condition: Condition, operator: str, value, *, check_choices: bo
     if shape == "none":
         return None
     if shape == "days":
-        days = _number(value, integer=True)
-        if days < 0 or days > 36500:
-            raise ConditionError(_("Enter a number of days between 0 and 36500."))
-        return days
+        return _number(value, integer=True, check=bounds.check_days)
     if shape == "text" or (condition.kind == "text" and shape == "scalar"):
         if not isinstance(value, str) or not value.strip() or len(value) > 200:
             raise ConditionError(_("Enter some text (at most 200 characters)."))
-        return value.strip()
+        return _bounded(bounds.check_text, value.strip())
     if shape == "list":
         return _clean_list(condition, value, check_choices=check_choices)
     if condition.kind == "date":
@@ -153,8 +167,8 @@ def clean_value(condition: Condition, operator: str, value, *, check_choices: bo
             return lo, hi
         return _date(value)
     if shape == "pair":
-        return _pair(value, lambda v: _number(v, integer=condition.integer))
-    return _number(value, integer=condition.integer)
+        return _pair(value, lambda v: _number(v, integer=condition.integer, check=condition.check))
+    return _number(value, integer=condition.integer, check=condition.check)
 
 
 def _pair(value, convert):
@@ -172,7 +186,7 @@ def _clean_list(condition: Condition, value, *, check_choices: bool = True) -> l
     if not all(isinstance(v, str | int) and not isinstance(v, bool) for v in value):
         raise ConditionError(_("Choose values from the list."))
     if condition.choices is None or not condition.closed_choices:
-        return [str(v) for v in value]
+        return [_bounded(bounds.check_text, str(v)) for v in value]
     if not check_choices:
         return value
     allowed = {str(key): key for key, _label in condition.choices()}
@@ -406,7 +420,7 @@ register_condition("city", label=_("City"), kind="text", group=PROFILE, build=fi
 register_condition("gender", label=_("Gender"), kind="choice", group=PROFILE, build=_gender,
                    choices=_gender_choices)
 register_condition("age", label=_("Age"), kind="number", group=PROFILE, build=_age, integer=True,
-                   operators=("between", "gte", "lte", "eq"))
+                   operators=("between", "gte", "lte", "eq"), check=bounds.check_age)
 register_condition("birthday_month", label=_("Birthday month"), kind="choice", group=PROFILE,
                    build=field_condition("birthday__month"), choices=_month_choices)
 register_condition("tier", label=_("Membership tier"), kind="choice", group=PROFILE, build=field_condition("tier_id"),

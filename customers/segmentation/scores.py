@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from customers.models import Customer, CustomerScore, SegmentationSettings
 
-from ._sql import dt, is_distinct
+from ._sql import dt, is_distinct, refresh_lock
 from .lifecycle import lifecycle_record_changes_from, stage_case
 from .rfm import group_case_sql, score_columns_sql
 
@@ -32,6 +32,7 @@ ANALYZE_AFTER = 10_000
 def scores_refresh(*, now=None, stages: bool = True) -> int:
     """RFM and lifecycle for all customers; stage changes on the timeline. Returns the rows written.
     `stages=False`: RFM only (rfm.rfm_refresh, after an import that refreshes the stages of its customers)."""
+    refresh_lock()  # before reading the score table: another refresh's rows must be committed first
     now = now or timezone.now()
     shop = SegmentationSettings.load()
     if connection.vendor == "postgresql":

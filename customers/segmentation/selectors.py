@@ -44,10 +44,11 @@ class SegmentSnapshot:
 def segment_snapshot(
     segment_or_definition: Segment | dict, *, marketable_only: bool = False, now: datetime | None = None
 ) -> SegmentSnapshot:
-    """Freeze who is in the segment now. `marketable_only` drops customers who opted out of marketing."""
+    """Freeze who is in the segment now. `marketable_only` keeps only those who may receive marketing
+    (Customer.objects.marketable(): consent, no opt-out, a sendable phone or an email)."""
     now = now or timezone.now()
     members = segment_members(segment_or_definition, now=now)
     if marketable_only:
-        members = members.filter(opted_out=False)
+        members = members & Customer.objects.marketable(now=now)
     ids = tuple(members.order_by("id").values_list("id", flat=True).iterator(chunk_size=10000))
     return SegmentSnapshot(customer_ids=ids, taken_at=now, definition=_definition_of(segment_or_definition))

@@ -6,8 +6,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from crm import bounds
 from customers.models import AutoTagRule, Segment, SegmentationSettings
 
+from ._sql import refresh_lock
 from .compiler import DefinitionError, validate_definition
 from .lifecycle import lifecycle_refresh
 from .points import points_expire, points_sync_orders
@@ -30,6 +32,7 @@ def segmentation_refresh(*, customer_ids: list[int] | None = None) -> dict:
     the others' boundaries too (one UPDATE that writes only the rows whose scores changed)."""
     ids = None if customer_ids is None else sorted(set(customer_ids))
     with transaction.atomic():
+        refresh_lock()  # a concurrent refresh (another import's) finishes first: see refresh_lock
         if ids is None:
             scores = {"rfm_and_lifecycle": scores_refresh()}  # one UPDATE for both (scores.py)
         else:
@@ -83,6 +86,7 @@ def segment_update(*, segment: Segment, name: str, definition: dict, description
 @transaction.atomic
 def autotag_rule_save(*, rule: AutoTagRule, actor=None) -> AutoTagRule:
     rule.definition = _clean_definition(rule.definition)
+    rule.broken_at, rule.broken_reason = None, ""  # a definition that validates now is no longer broken
     if rule.pk is None and getattr(actor, "is_authenticated", False):
         rule.created_by = actor
     rule.full_clean()
@@ -90,9 +94,14 @@ def autotag_rule_save(*, rule: AutoTagRule, actor=None) -> AutoTagRule:
     return rule
 
 
-def _ascending_four(values, label: str) -> list:
+def _ascending_four(values, label: str, check) -> list:
     if not values:
         return []
+    try:
+        for value in values:  # first: NaN compares as neither greater nor smaller, so it would pass the order
+            check(value)
+    except ValidationError as exc:
+        raise ValidationError({label: exc.messages}) from None
     if len(values) != 4 or any(b <= a for a, b in zip(values, values[1:], strict=False)):
         raise ValidationError({label: _("Enter four thresholds, each greater than the one before.")})
     return values
@@ -102,9 +111,9 @@ def _ascending_four(values, label: str) -> list:
 def segmentation_settings_update(*, shop: SegmentationSettings, **fields) -> SegmentationSettings:
     for name, value in fields.items():
         setattr(shop, name, value)
-    shop.rfm_r_days = _ascending_four(shop.rfm_r_days, "rfm_r_days")
-    shop.rfm_f_orders = _ascending_four(shop.rfm_f_orders, "rfm_f_orders")
-    shop.rfm_m_amounts = _ascending_four(shop.rfm_m_amounts, "rfm_m_amounts")
+    shop.rfm_r_days = _ascending_four(shop.rfm_r_days, "rfm_r_days", bounds.check_days)
+    shop.rfm_f_orders = _ascending_four(shop.rfm_f_orders, "rfm_f_orders", bounds.check_count)
+    shop.rfm_m_amounts = _ascending_four(shop.rfm_m_amounts, "rfm_m_amounts", bounds.check_count)
     if not shop.dormant_days < shop.churned_days:
         raise ValidationError({"churned_days": _("Churned must come after dormant (more days).")})
     shop.full_clean()

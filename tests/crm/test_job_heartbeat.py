@@ -124,8 +124,9 @@ def test_the_job_page_shows_why_an_abandoned_job_failed(thresholds, client_for, 
     assert 'id="job-attempts"' in page
 
 
-def test_the_beat_schedule_runs_the_abandoned_job_check(settings):
+def test_the_beat_schedule_runs_the_abandoned_job_check():
     from crm import tasks
+    from crm.celery import beat_schedule
 
-    entry = settings.CELERY_BEAT_SCHEDULE["fail-abandoned-jobs"]
+    entry = beat_schedule()["fail-abandoned-jobs"]
     assert entry["task"] == tasks.jobs_fail_abandoned.name

@@ -36,6 +36,7 @@ EXPECTED = {
     "logout": (None, row(405, 405, 405, 405, 405)),  # POST only
     "password_change": (None, SIGNED_IN),
     "password_change_done": (None, SIGNED_IN),
+    "api-token-page": (None, SIGNED_IN),
     "set_language": (None, row(302, 302, 302, 302, 302)),  # a GET just redirects back
     "dashboard": (None, MANAGER_ONLY),
     "jobs": (None, row(LOGIN, 403, 200, 200, 200)),
@@ -44,6 +45,7 @@ EXPECTED = {
     "staff:create": (None, SUPERUSER_ONLY),
     "staff:edit": (lambda: {"pk": _any_user_pk()}, SUPERUSER_ONLY),
     "staff:password": (lambda: {"pk": _any_user_pk()}, SUPERUSER_ONLY),
+    "staff:token-revoke": (lambda: {"pk": _any_user_pk()}, row(LOGIN, 403, 403, 403, 403, 405)),  # POST only
     "customers:list": (None, CUSTOMERS_READ),
     "customers:count": (None, CUSTOMERS_READ),
     "customers:detail": (lambda: {"pk": _a_customer_pk()}, CUSTOMERS_READ),

@@ -4,6 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from crm.models import AuditEvent
+from customers.audit import CustomerAudit
 from customers.models import Customer, TimelineEvent
 from customers.selectors import customer_possible_duplicates
 from customers.services import PossibleDuplicates, customer_create
@@ -23,7 +24,7 @@ def test_a_customer_without_a_member_name_gets_a_key_no_import_can_produce(staff
     assert customer.phone_tail == "1234" and not customer.phone_is_masked
     event = TimelineEvent.objects.get(customer=customer)
     assert event.kind == "customer_created" and event.actor == staff
-    audit = AuditEvent.objects.get(action=AuditEvent.Action.CREATE)
+    audit = AuditEvent.objects.get(action=CustomerAudit.CREATE)
     assert audit.actor == staff and audit.object_id == str(customer.pk)
     assert audit.detail == {"source": "manual", "possible_duplicates": []}
 
@@ -47,7 +48,7 @@ def test_the_same_phone_as_an_existing_customer_is_a_possible_twin_until_confirm
     twin = customer_create(data={"display_nick": "小王", "phone": "138 1234 1234"}, actor=staff,
                            confirm_duplicate=True)
     assert twin.pk != existing.pk
-    audit = AuditEvent.objects.get(action=AuditEvent.Action.CREATE)
+    audit = AuditEvent.objects.get(action=CustomerAudit.CREATE)
     assert audit.detail["possible_duplicates"] == [existing.pk]
 
 

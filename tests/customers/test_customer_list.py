@@ -29,11 +29,11 @@ def test_it_finds_a_customer_by_the_last_four_digits_of_the_phone(client_for, ag
     assert names(response) == ["alice"]
 
 
-def test_it_finds_a_customer_by_the_whole_phone_number(client_for, agent):
+def test_a_manager_finds_a_customer_by_the_whole_phone_number(client_for, manager):
     CustomerFactory(buyer_nick="alice", phone="13812341234", phone_tail="1234")
     CustomerFactory(buyer_nick="carol", phone="13900001234", phone_tail="1234")
 
-    response = client_for(agent).get(URL, {"q": "138 1234 1234"})
+    response = client_for(manager).get(URL, {"q": "138 1234 1234"})
 
     assert names(response) == ["alice"]
 

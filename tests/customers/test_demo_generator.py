@@ -1,6 +1,6 @@
 """The demo shop generator writes exports in the seller centre's real layouts (customers/demo.py).
 
-The expected headers below are copied from the sample exports in shared/samples (v2017 and v2023), byte for byte,
+The expected headers below are copied from the samples in tests/fixtures/samples (v2017 and v2023), byte for byte,
 trailing spaces included: the generator must never drift from them.
 """
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from crm.models import AuditEvent, Job
+from customers.audit import CustomerAudit
 from customers.services import customer_export_files_purge
 from tests.factories import CustomerFactory, UserFactory
 
@@ -60,7 +61,7 @@ def test_an_export_over_the_limit_becomes_a_job_with_a_download(client_for, mana
     assert storages["private"].exists(job.result["file"])
     page = client_for(manager).get(f"/jobs/{job.pk}/").content.decode()
     assert f"/customers/exports/{job.pk}/download/" in page and "客户导出" in page
-    audit = AuditEvent.objects.get(action=AuditEvent.Action.EXPORT)
+    audit = AuditEvent.objects.get(action=CustomerAudit.EXPORT)
     assert audit.actor == manager
     assert audit.detail == {"format": "csv", "filter": {"city": ["宁波市"]}, "rows": 3, "job_id": job.pk}
 

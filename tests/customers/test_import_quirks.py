@@ -1,4 +1,4 @@
-"""Every quirk of real seller-centre exports (see /work/shared/taobao-formats.md), one test each."""
+"""Every quirk of real seller-centre exports (see docs/taobao-exports.md), one test each."""
 
 from decimal import Decimal
 

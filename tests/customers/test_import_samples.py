@@ -121,8 +121,18 @@ def test_it_imports_the_2017_sample_pair_and_refund_export():
     assert (line_of(path, "2024-02-30 25:61:00"), "订单创建时间") in errors
     assert errors[(line_of(path, "2024-02-30 25:61:00"), "订单创建时间")]["value"] == "2024-02-30 25:61:00"
     # and the lines and refunds are linked to their orders
-    assert summary["lines"]["lines_created"] == OrderLine.objects.count() == 98
+    # ... the 宝贝报表 gives 360181590830166131's only line twice, identically (as the 订单报表 gives the order): one
+    # line, and a warning naming both rows
+    assert summary["lines"]["lines_created"] == OrderLine.objects.count() == 97
+    assert summary["lines"]["duplicates"] == 1
+    assert OrderLine.objects.filter(order_no="360181590830166131").count() == 1
+    lines_path = V2017 / f"{LINES}.csv"
+    first, again = (line_of(lines_path, "360181590830166131", nth=n) for n in (1, 2))
+    warnings = summary["lines"]["warnings"]
+    [warning] = [w for w in warnings if "repeats" in w["reason"]]
+    assert warning["line"] == again and f"line {again} repeats line {first} " in warning["reason"]
     assert summary["lines"]["orphans"] == OrderLine.objects.filter(order=None).count() == 7  # their orders were bad
+    assert len([w for w in warnings if "orphan" in w["reason"] or "not in" in w["reason"]]) == 7  # each listed
     assert summary["refunds"]["refunds_created"] == 8
     assert not Refund.objects.filter(order=None).exists()
     assert Customer.objects.count() == summary["orders"]["customers_created"] == 55

@@ -1,7 +1,7 @@
 """The set-based import (customers/importing/staged.py, PostgreSQL) gives what the row-by-row import gives.
 
 Each test imports the same files both ways into an empty database and compares every table the importer writes
-and the whole summary. The files hold every quirk the row-by-row rules know (taobao-formats.md), so a rule that
+and the whole summary. The files hold every quirk the row-by-row rules know (docs/taobao-exports.md), so a rule that
 one path applies differently from the other shows up here as a difference in some row."""
 
 import csv
@@ -456,7 +456,8 @@ def test_a_line_given_twice_imports_the_same_both_ways(settings, tmp_path):
 
     _assert_same(row_by_row, staged)
     [entry] = staged[0]["files"]
-    assert (entry["duplicates"], entry["warning_count"], entry["lines_created"]) == (1, 1, 2)
+    # one warning for the changed repeat, one for each line whose order no 订单报表 of the run holds (orphans)
+    assert (entry["duplicates"], entry["warning_count"], entry["lines_created"], entry["orphans"]) == (1, 3, 2, 2)
 
 
 def test_a_failing_set_based_step_before_any_write_falls_back_to_row_by_row(settings, tmp_path, monkeypatch):
@@ -600,8 +601,11 @@ def test_a_lines_file_whose_comparison_ahead_breaks_leaves_no_work_table(setting
     monkeypatch.setattr(staged_lines, "_compare", broken)
     settings.HUIKE_IMPORT_STAGE_MIN_BYTES = 0
 
-    with pytest.raises(RuntimeError, match="broken"):
-        import_files(_quirky_pair(tmp_path))
+    summary = import_files(_quirky_pair(tmp_path))
+
+    # the file fails alone, saying why; the 订单报表 before it keeps its summary
+    assert [f["status"] for f in summary["files"]] == ["ok", "failed"]
+    assert summary["files"][1]["reason"] == "could not be imported: RuntimeError: broken"
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_class WHERE relname LIKE 'huike_import_%'")

@@ -95,3 +95,34 @@ def test_the_order_list_masks_the_receiver_for_agents(customer, client_for, agen
 
     assert "136****2222" in page
     assert "13611112222" not in page and "赵收件" not in page
+
+
+def test_a_customer_known_only_by_the_real_name_is_listed_under_the_masked_name(client_for, agent):
+    CustomerFactory(buyer_nick="", display_nick="", real_name="欧阳娜娜")
+
+    page = client_for(agent).get(reverse("customers:list")).content.decode()
+
+    assert "欧***" in page
+    assert "欧阳娜娜" not in page
+
+
+@pytest.mark.parametrize(("address", "masked"), [
+    ("北京市 朝阳区 建国路88号 国贸大厦 1201", "北京市 朝阳区 ****"),
+    ("浙江省 杭州市 余杭区 五常街道 8 号", "浙江省 杭州市 余杭区 ****"),
+    ("北京 北京市 朝阳区 三里屯街道 1 号", "北京 北京市 朝阳区 ****"),
+    ("文三路 100 号 3 幢 501", "****"),
+    ("五常街道8号", "****"),
+])
+def test_an_address_shows_its_region_only_and_never_the_street(address, masked):
+    from crm.pii import mask_address
+
+    assert mask_address(address) == masked
+
+
+def test_the_order_page_shows_the_receiver_region_but_not_the_street(client_for, agent):
+    order = OrderFactory(receiver_address="北京市 朝阳区 建国路88号 国贸大厦 1201")
+
+    page = client_for(agent).get(reverse("customers:order-detail", args=[order.pk])).content.decode()
+
+    assert "北京市 朝阳区 ****" in page
+    assert "建国路" not in page

@@ -201,3 +201,24 @@ def test_points_earned_on_moved_orders_while_merged_go_back_with_the_orders(mana
 
     assert earned_while_merged == {target.pk}
     assert set(PointsEntry.objects.filter(order=order).values_list("customer_id", flat=True)) == {source.pk}
+
+
+def test_a_registered_merge_move_moves_and_undoes_another_apps_rows(monkeypatch):
+    """An app adds its table to the merge through customers.merging.register_merge_move; merge and undo use it.
+    (Here the notes table stands in for another app's, registered a second time under another name.)"""
+    from customers import merging
+
+    moves = dict(merging.MERGE_MOVES)
+    del moves["notes"]
+    moves["service_notes"] = merging.MergeMove("service_notes", "customers.CustomerNote")
+    monkeypatch.setattr(merging, "MERGE_MOVES", moves)
+    source, target = CustomerFactory(), CustomerFactory()
+    note = CustomerNote.objects.create(customer=source, body="来电问物流")
+
+    merge = customer_merge(source=source, target=target)
+    note.refresh_from_db()
+    assert note.customer_id == target.pk and merge.moved["service_notes"] == [note.pk]
+
+    customer_unmerge(merge=merge)
+    note.refresh_from_db()
+    assert note.customer_id == source.pk

@@ -1,0 +1,11 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Area(models.Model):
+    """Holds the permission that opens this app's pages ("aftersales.access"); no table behind it."""
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = [("access", _("Can open the after-sales area"))]
