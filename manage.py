@@ -74,13 +74,30 @@ def in_some_virtualenv() -> bool:
     return sys.prefix != sys.base_prefix or bool(os.environ.get("HUIKE_NO_VENV"))
 
 
+START_HERE = """Huike CRM. The commands you will want first:
+
+  up               run the whole app here (web, worker, beat): python3 manage.py up [--port 8000]
+  import_orders    import Taobao/Tmall order, item and refund exports: python3 manage.py import_orders FILE...
+  test             run the test suite (arguments go to pytest)
+  seed_demo        load the demo shop
+
+`python3 manage.py help COMMAND` explains one command. Every command:
+"""
+
+
 def main() -> None:
     if not in_some_virtualenv():
         bootstrap()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings.local")
-    from django.core.management import execute_from_command_line
+    from django.core.management import ManagementUtility
 
-    execute_from_command_line(sys.argv)
+    class Utility(ManagementUtility):
+        def main_help_text(self, commands_only=False):
+            # Django's list names every command of every app alphabetically; say first which ones start the app.
+            text = super().main_help_text(commands_only=commands_only)
+            return text if commands_only else START_HERE + text
+
+    Utility(sys.argv).execute()
 
 
 if __name__ == "__main__":

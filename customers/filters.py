@@ -14,10 +14,12 @@ from django import forms
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from crm.bounds import BoundedDateFilter, BoundedNumberFilter
 
-from .models import Customer, CustomerTag, Order, OrderStatus, Tag, Tier
+from .models import Customer, CustomerTag, Gender, Order, OrderStatus, Segment, Tag, Tier
 
 # Sort keys the list and the API accept → the ORDER BY. Every ordering ends in id so pages are stable.
 # Each pair is one index read forwards and backwards: `customer_last_paid_desc` (also the tail of
@@ -72,9 +74,20 @@ def lifecycle_choices():
     return list(STAGES.items())
 
 
+def rfm_group_choices():
+    from customers.segmentation.rfm import group_choices
+
+    return group_choices()
+
+
 def start_of_day(day):
     """Midnight of `day` in the shop's time zone, so a date filter compares a plain indexed datetime."""
     return timezone.make_aware(datetime.combine(day, time.min))
+
+
+@extend_schema_field(OpenApiTypes.INT)  # the API takes the segment's id (the schema cannot guess it: no model field)
+class SegmentFilter(django_filters.ModelChoiceFilter):
+    pass
 
 
 class DateInput(forms.DateInput):
@@ -86,8 +99,11 @@ class CustomerFilter(django_filters.FilterSet):
         method="filter_search", label=_("Search"),
         help_text=_("Part of the member name, nickname or real name; the phone's last 4 digits; or the whole phone."),
     )
-    province = django_filters.CharFilter(label=_("Province"))
-    city = django_filters.CharFilter(label=_("City"))
+    # A prefix, so 广东 finds 广东省 and 广州 finds 广州市 (a range of the region index, like the exact match).
+    province = django_filters.CharFilter(lookup_expr="startswith", label=_("Province"),
+                                         help_text=_("Start of the name: 广东 finds 广东省."))
+    city = django_filters.CharFilter(lookup_expr="startswith", label=_("City"),
+                                     help_text=_("Start of the name: 广州 finds 广州市."))
     tier = django_filters.ModelChoiceFilter(queryset=Tier.objects.all(), label=_("Tier"))
     tags = django_filters.ModelMultipleChoiceFilter(
         queryset=Tag.objects.all(), method="filter_tags", label=_("Tags"),
@@ -96,6 +112,16 @@ class CustomerFilter(django_filters.FilterSet):
     lifecycle = django_filters.ChoiceFilter(
         field_name="score__lifecycle_stage", choices=lifecycle_choices, label=_("Lifecycle stage")
     )
+    rfm_group = django_filters.ChoiceFilter(
+        field_name="score__rfm_group", choices=rfm_group_choices, label=_("RFM group")
+    )
+    segment = SegmentFilter(
+        queryset=Segment.objects.order_by("name"), method="filter_segment", label=_("Segment"),
+    )
+    gender = django_filters.ChoiceFilter(choices=[c for c in Gender.choices if c[0]], label=_("Gender"))
+    # One row of a segment's insight tables (age:25–29, aov:100–200, product:12, paying:1), so every number on
+    # the insight page links to its customers; set by those links, not shown on the filter form.
+    insight = django_filters.CharFilter(method="filter_insight", widget=forms.HiddenInput)
     spend_min = BoundedNumberFilter(field_name="total_paid", lookup_expr="gte", label=_("Spent at least"))
     spend_max = BoundedNumberFilter(field_name="total_paid", lookup_expr="lte", label=_("Spent at most"))
     orders_min = BoundedNumberFilter(field_name="order_count", lookup_expr="gte", label=_("Orders, at least"))
@@ -164,6 +190,19 @@ class CustomerFilter(django_filters.FilterSet):
             | Q(display_nick__icontains=value)
             | Q(real_name__icontains=value)
         )
+
+    def filter_segment(self, queryset, name, value):
+        from customers.segmentation.selectors import segment_members
+
+        if not value:
+            return queryset
+        return queryset.filter(pk__in=segment_members(value).values("pk"))
+
+    def filter_insight(self, queryset, name, value):
+        from customers.segmentation.insight import insight_row_filter
+
+        dimension, _sep, key = value.partition(":")
+        return insight_row_filter(queryset, dimension=dimension, key=key)
 
     def filter_tags(self, queryset, name, value):
         if not value:

@@ -31,6 +31,33 @@ def neutralise(value):
     return value
 
 
+def yes_no(value: bool | None) -> str:
+    if value is None:
+        return ""
+    return str(_("Yes") if value else _("No"))
+
+
+def code_label(kind: str, code: str) -> str:
+    """The shop's word for a stored code (a lifecycle stage, an RFM group); blank stays blank, and an unknown
+    code is written as it is rather than dropped."""
+    if not code:
+        return ""
+    if kind == "lifecycle_stage":
+        from customers.segmentation.lifecycle import stage_label
+
+        return stage_label(code)
+    if kind == "rfm_group":
+        from customers.segmentation.rfm import group_label
+
+        return group_label(code) or code
+    return code
+
+
+def _score(customer: Customer, name: str) -> str:
+    score = getattr(customer, "current_score", None)
+    return getattr(score, name, "") if score is not None else ""
+
+
 class CustomerResource(resources.ModelResource):
     tier = fields.Field(attribute="tier__name", column_name=_("tier"))
     tags = fields.Field(column_name=_("tags"))
@@ -60,6 +87,25 @@ class CustomerResource(resources.ModelResource):
 
     def dehydrate_tags(self, customer: Customer) -> str:
         return ", ".join(tag.name for tag in customer.tags.all())
+
+    # Coded values leave as the words the shop reads on the pages, never as the stored code (see code_label).
+    def dehydrate_gender(self, customer: Customer) -> str:
+        return customer.get_gender_display()
+
+    def dehydrate_source(self, customer: Customer) -> str:
+        return customer.get_source_display()
+
+    def dehydrate_marketing_consent(self, customer: Customer) -> str:
+        return yes_no(customer.marketing_consent)
+
+    def dehydrate_opted_out(self, customer: Customer) -> str:
+        return yes_no(customer.opted_out)
+
+    def dehydrate_lifecycle_stage(self, customer: Customer) -> str:
+        return code_label("lifecycle_stage", _score(customer, "lifecycle_stage"))
+
+    def dehydrate_rfm_group(self, customer: Customer) -> str:
+        return code_label("rfm_group", _score(customer, "rfm_group"))
 
     def export_field(self, field, instance, **kwargs):
         if self.mask_contact and field.attribute in CONTACT_FIELDS:

@@ -151,9 +151,13 @@ def segment_detail(request, pk: int):
         return render(request, "customers/segment_detail.html",
                       {"segment": segment, "broken": _definition_errors(exc)})
     insight = segment_insight(members)
-    charts = {name: [{"name": row["label"], "value": row["count"]} for row in rows]
+    charts = {name: [{"name": row["label"], "value": row["count"], "filter": _list_filter(name, row["key"])}
+                     for row in rows]
               for name, rows in insight["distributions"].items()}
-    charts["top_products"] = [{"name": row["label"], "value": row["count"]} for row in insight["top_products"]]
+    charts["top_products"] = [
+        {"name": row["label"], "value": row["count"], "filter": _list_filter("product", row["key"])}
+        for row in insight["top_products"]
+    ]
     sample = members.select_related("tier").prefetch_related("score").order_by("-last_paid_at", "id")[:20]
     return render(request, "customers/segment_detail.html", {
         "segment": segment, "insight": insight, "charts": charts, "sample": sample,
@@ -163,6 +167,24 @@ def segment_detail(request, pk: int):
             "top_products": _("Top products (buyers)"),
         },
     })
+
+
+# Which customer-list filter narrows the segment's members to one row of an insight table.
+INSIGHT_LIST_FILTERS = {"gender": "gender", "province": "province", "tier": "tier", "rfm_group": "rfm_group",
+                        "lifecycle": "lifecycle"}
+
+
+def _list_filter(dimension: str, key) -> str:
+    """The query string (`rfm_group=important_value`, `insight=age:25–29`) that lists one insight row's
+    customers; "" for the blank and "others" buckets, which no filter selects."""
+    from urllib.parse import urlencode
+
+    from .segmentation.insight import OTHERS
+
+    if key in (None, "", OTHERS):
+        return ""
+    name = INSIGHT_LIST_FILTERS.get(dimension)
+    return urlencode({name: key} if name else {"insight": f"{dimension}:{key}"})
 
 
 @login_required
@@ -341,9 +363,16 @@ def tag_bulk(request):
         messages.error(request, _("Choose a tag and an action."))
         return redirect(back)
     tag, action = form.cleaned_data["tag"], form.cleaned_data["action"]
+    if action == "remove" and not request.user.has_perm("customers.delete_customertag"):
+        return HttpResponse(status=403)
+    if request.POST.get("confirm") != "1":  # first say how many customers this touches, and ask
+        from .selectors import customer_list_count
+
+        return render(request, "customers/tag_bulk_confirm.html", {
+            "tag": tag, "action": action, "count": customer_list_count(filterset.qs),
+            "query": request.GET.urlencode(), "back": back,
+        })
     if action == "remove":
-        if not request.user.has_perm("customers.delete_customertag"):
-            return HttpResponse(status=403)
         n = tag_remove(customers=filterset.qs, tag=tag, actor=request.user)
         messages.success(request, _("Tag “%(tag)s” removed from %(n)d customers.") % {"tag": tag.name, "n": n})
     else:

@@ -3,6 +3,7 @@
 import re
 from dataclasses import dataclass, field
 
+from django.db import connection
 from django.db.models import F, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
@@ -69,6 +70,47 @@ def customer_possible_duplicates(*, buyer_nick: str = "", display_nick: str = ""
             if _same_phone(customer.phone, digits):
                 found.setdefault(customer.pk, customer)
     return list(found.values())[:POSSIBLE_DUPLICATES_SHOWN]
+
+
+def customer_likely_duplicates(*, customer: Customer) -> list[Customer]:
+    """Other active customers that are probably this one: the same phone, or the same masked real name in the
+    same province and city (张** in 浙江 杭州: what Taobao's masked exports leave of one buyer under two member
+    names). Read through the phone-tail and region indexes; the name is compared after masking, in Python."""
+    found = {
+        twin.pk: twin for twin in customer_possible_duplicates(phone=customer.phone)
+        if twin.pk != customer.pk
+    }
+    if customer.phone and customer.phone_tail:  # also two copies of one Taobao-masked phone (138****1234)
+        same_phone = (Customer.objects.active().filter(phone_tail=customer.phone_tail, phone=customer.phone)
+                      .exclude(pk=customer.pk).order_by("id"))
+        for twin in same_phone[:POSSIBLE_DUPLICATES_SHOWN]:
+            found.setdefault(twin.pk, twin)
+    masked = mask_name(customer.real_name)
+    if masked and customer.province and customer.city:
+        same_region = (Customer.objects.active().filter(province=customer.province, city=customer.city,
+                                                        real_name__startswith=masked[0])
+                       .exclude(pk=customer.pk).order_by("id"))
+        for twin in same_region[:200]:  # one region and one surname: a handful, bounded anyway
+            if mask_name(twin.real_name) == masked:
+                found.setdefault(twin.pk, twin)
+    return list(found.values())[:POSSIBLE_DUPLICATES_SHOWN]
+
+
+MERGE_CANDIDATES_SHOWN = 10
+
+
+def merge_candidates(*, target: Customer, term: str) -> list[Customer]:
+    """Customers matching a search typed on the merge picker (the customer list's search: name part, phone tail,
+    whole phone; or #id), never the target itself or one merged already."""
+    term = term.strip()
+    if not term:
+        return []
+    if term.startswith("#") and term[1:].isdigit():
+        queryset = Customer.objects.active().filter(pk=int(term[1:]))
+    else:
+        filterset = customer_filter(params={"q": term})
+        queryset = filterset.qs if filterset.is_valid() else Customer.objects.none()
+    return list(queryset.exclude(pk=target.pk)[:MERGE_CANDIDATES_SHOWN])
 
 
 def _same_phone(stored: str, digits: str) -> bool:
@@ -180,3 +222,65 @@ def merge_preview(*, source: Customer, target: Customer) -> dict[str, int]:
     from .merging import merge_moves
 
     return {move.name: len(move.movable_ids(source_id=source.pk, target_id=target.pk)) for move in merge_moves()}
+
+
+def region_options() -> dict[str, list[str]]:
+    """Every province and city that customers have, for the list's region pickers (datalists).
+
+    On PostgreSQL a loose index scan of the region index (province, city, ...): one index probe per distinct
+    pair, a few hundred in all, instead of a DISTINCT over every customer row (a million at the target size)."""
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(Customer._meta.db_table)
+        sql = f"""
+            WITH RECURSIVE regions(province, city) AS (
+                (SELECT province, city FROM {table} ORDER BY province, city LIMIT 1)
+                UNION ALL
+                SELECT next.province, next.city FROM regions r, LATERAL (
+                    SELECT c.province, c.city FROM {table} c
+                    WHERE (c.province, c.city) > (r.province, r.city)
+                    ORDER BY c.province, c.city LIMIT 1
+                ) next
+            )
+            SELECT province, city FROM regions"""
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            pairs = cursor.fetchall()
+    else:
+        pairs = list(Customer.objects.order_by().values_list("province", "city").distinct())
+    return {
+        "provinces": sorted({province for province, _city in pairs if province}),
+        "cities": sorted({city for _province, city in pairs if city}),
+    }
+
+
+EXACT_COUNT_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class ListCount:
+    value: int
+    exact: bool
+
+
+def customer_list_count(queryset: QuerySet) -> ListCount:
+    """How many customers a filtered list holds: exact up to EXACT_COUNT_LIMIT (a count that stops reading
+    there), beyond that the planner's estimate, which costs no scan (an exact count of a million rows takes
+    seconds, and the page does not need the last digit)."""
+    queryset = queryset.order_by()
+    counted = queryset[: EXACT_COUNT_LIMIT + 1].count()
+    if counted <= EXACT_COUNT_LIMIT or connection.vendor != "postgresql":
+        return ListCount(value=counted if counted <= EXACT_COUNT_LIMIT else queryset.count(), exact=True)
+    return ListCount(value=max(_planner_rows(queryset), EXACT_COUNT_LIMIT + 1), exact=False)
+
+
+def _planner_rows(queryset: QuerySet) -> int:
+    sql, params = queryset.values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):  # psycopg returns the JSON already decoded; a plain string on other drivers
+        import json
+
+        plan = json.loads(plan)
+    return int(plan[0]["Plan"]["Plan Rows"])
+

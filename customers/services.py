@@ -329,6 +329,11 @@ def customer_contact_reveal(*, customer: Customer, actor, reason: str) -> dict[s
         audit_record(actor=actor, action=CustomerAudit.REVEAL, object_type="customer",
                      object_id=customer.pk, reason=reason)
         timeline_record(customer=customer, kind="contact_revealed", actor=actor, summary=reason[:300])
+    return customer_contact_raw(customer=customer)
+
+
+def customer_contact_raw(*, customer: Customer) -> dict[str, str]:
+    """The raw contact values, for the one page that follows a logged reveal."""
     return {name: getattr(customer, name) for name in CONTACT_FIELDS}
 
 

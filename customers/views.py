@@ -23,6 +23,7 @@ from .pagination import paginate_uncounted
 from .timeline import event_summary, kind_label
 
 PAGE_SIZE = 50
+REVEAL_SESSION_KEY = "customers.revealed"
 
 
 def _querystring(params, *, drop: tuple[str, ...] = ("page",)) -> str:
@@ -72,6 +73,8 @@ class CustomerListView(PermissionRequiredMixin, ListView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         sort = self.request.GET.get("sort") or DEFAULT_SORT
+        for name in ("province", "city"):  # the pickers: <datalist> of the regions customers have
+            self.filterset.form.fields[name].widget.attrs.update(list=f"{name}-options", autocomplete="off")
         context.update(
             filter=self.filterset,
             query_string=_querystring(self.request.GET),
@@ -79,11 +82,21 @@ class CustomerListView(PermissionRequiredMixin, ListView):
             sort_links=_sort_links(self.request.GET, sort if sort in CUSTOMER_SORTS else DEFAULT_SORT),
             can_export=self.request.user.has_perm("customers.export_customer"),
             can_create=self.request.user.has_perm("customers.add_customer"),
+            regions=selectors.region_options(),
         )
         return context
 
 
 customer_list = CustomerListView.as_view()
+
+
+@login_required
+@permission_required("customers.view_customer", raise_exception=True)
+def customer_count(request):
+    """The list's total, loaded after the page (htmx) so the page itself never waits for a count."""
+    filterset = selectors.customer_filter(params=request.GET)
+    count = selectors.customer_list_count(filterset.qs) if filterset.is_valid() else None
+    return render(request, "customers/_customer_count.html", {"count": count})
 
 
 def _sort_links(params, current: str) -> dict[str, dict]:
@@ -118,20 +131,35 @@ def _show_customer(request, customer: Customer, *, raw: dict | None = None, stat
         "revealed": revealed,
         "note_form": note_form or CustomerNoteForm(),
         "reveal_form": reveal_form or RevealForm(),
-        "merge_form": MergePickForm(),
         "can_add_note": user.has_perm("customers.add_customernote"),
         "can_edit": user.has_perm("customers.change_customer"),
         "can_reveal": user.has_perm("customers.reveal_pii") and user.has_perm("customers.view_pii"),
         "can_merge": user.has_perm("customers.merge_customer"),
+        "duplicates": _likely_duplicates(customer) if user.has_perm("customers.merge_customer") else [],
         "all_tags": Tag.objects.order_by("name") if user.has_perm("customers.add_customertag") else [],
     }
     return render(request, "customers/customer_detail.html", context, status=status)
+
+
+def _likely_duplicates(customer: Customer) -> list[Customer]:
+    if customer.merged_into_id:
+        return []
+    twins = selectors.customer_likely_duplicates(customer=customer)
+    for twin in twins:
+        twin.contact = selectors.customer_contact(twin)
+    return twins
 
 
 @login_required
 @permission_required("customers.view_customer", raise_exception=True)
 def customer_detail(request, pk: int):
     customer = selectors.customer_get(user=request.user, pk=pk)
+    # A reveal answers with a redirect here (so a reload never re-posts it); the session remembers only which
+    # customer was revealed, never the values, and the mark is spent on this one response.
+    if request.session.pop(REVEAL_SESSION_KEY, None) == customer.pk and request.user.has_perm("customers.view_pii"):
+        response = _show_customer(request, customer, raw=services.customer_contact_raw(customer=customer))
+        response["Cache-Control"] = "no-store"  # the raw values must not be kept by the browser or a proxy
+        return response
     return _show_customer(request, customer)
 
 
@@ -156,20 +184,19 @@ def customer_note_add(request, pk: int):
 @permission_required("customers.reveal_pii", raise_exception=True)
 @require_POST
 def customer_reveal(request, pk: int):
-    """Answer with the customer page showing the raw contact details, once. Reloading shows them masked."""
+    """Log the reveal, then redirect to the customer page, which shows the raw contact details once (reloading
+    it shows them masked and posts nothing again)."""
     customer = selectors.customer_get(user=request.user, pk=pk)
     form = RevealForm(request.POST)
     if not form.is_valid():
         return _show_customer(request, customer, reveal_form=form, status=400)
     try:
-        raw = services.customer_contact_reveal(customer=customer, actor=request.user,
-                                               reason=form.cleaned_data["reason"])
+        services.customer_contact_reveal(customer=customer, actor=request.user, reason=form.cleaned_data["reason"])
     except ValidationError as exc:
         form.add_error("reason", exc.message_dict.get("reason", exc.messages))
         return _show_customer(request, customer, reveal_form=form, status=400)
-    response = _show_customer(request, customer, raw=raw)
-    response["Cache-Control"] = "no-store"  # the raw values must not be kept by the browser or a proxy
-    return response
+    request.session[REVEAL_SESSION_KEY] = customer.pk
+    return redirect("customers:detail", pk=customer.pk)
 
 
 class CustomerEditView(PermissionRequiredMixin, UpdateView):
@@ -260,7 +287,7 @@ def customer_merge(request, pk: int):
             return redirect("customers:merge", pk=target.pk)
         messages.success(request, _("%(source)s was merged into this customer.") % {"source": source.display_name})
         return redirect("customers:detail", pk=target.pk)
-    pick = MergePickForm(request.GET or None)
+    pick = MergePickForm(request.GET if "other" in request.GET else None)
     source = None
     if pick.is_valid():
         source = selectors.customer_find(term=pick.cleaned_data["other"])
@@ -272,12 +299,29 @@ def customer_merge(request, pk: int):
         elif source.merged_into_id:
             pick.add_error("other", _("That customer is merged already."))
             source = None
-    context = {"target": target, "source": source, "pick": pick}
+    search = request.GET.get("q", "").strip()[:100]  # the picker without JavaScript submits its search here
+    candidates = selectors.merge_candidates(target=target, term=search) if search else None
+    for candidate in candidates or ():
+        candidate.contact = selectors.customer_contact(candidate)
+    context = {"target": target, "source": source, "pick": pick, "candidates": candidates, "searched": bool(search)}
     if source is not None:
         context["preview"] = selectors.merge_preview(source=source, target=target)
         context["target_contact"] = selectors.customer_contact(target)
         context["source_contact"] = selectors.customer_contact(source)
     return render(request, "customers/customer_merge.html", context)
+
+
+@login_required
+@permission_required("customers.merge_customer", raise_exception=True)
+def customer_merge_candidates(request, pk: int):
+    """The merge picker's answer (htmx): customers matching what was typed, each a link to the merge preview."""
+    target = get_object_or_404(Customer.objects.active(), pk=pk)
+    candidates = selectors.merge_candidates(target=target, term=request.GET.get("q", "")[:100])
+    for candidate in candidates:
+        candidate.contact = selectors.customer_contact(candidate)
+    return render(request, "customers/_merge_candidates.html", {
+        "target": target, "candidates": candidates, "searched": bool(request.GET.get("q", "").strip()),
+    })
 
 
 @login_required

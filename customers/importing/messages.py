@@ -100,12 +100,23 @@ def _patterns() -> list[tuple[re.Pattern, object]]:
     return compiled
 
 
+def _status_label(code: str) -> str:
+    from customers.models import OrderStatus
+
+    return str(OrderStatus(code).label) if code in OrderStatus.values else code
+
+
+# Values a reason carries as a stored code, shown by their label (the summary keeps the code for scripts).
+VALUE_LABELS = {"kept": _status_label}
+
+
 def reason_display(reason: str) -> str:
     """`reason` in the active language, with the values it carries put back in."""
     for pattern, translated in _patterns():
         match = pattern.fullmatch(reason or "")
         if match:
-            return str(translated).format(**match.groupdict())
+            values = {name: VALUE_LABELS.get(name, str)(value) for name, value in match.groupdict().items()}
+            return str(translated).format(**values)
     return reason
 
 

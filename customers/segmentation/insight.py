@@ -212,3 +212,19 @@ def _top_products_of_collected(limit: int = TOP) -> list[dict]:
 def _with_titles(rows) -> list[dict]:
     titles = dict(Product.objects.filter(id__in=[r[0] for r in rows]).values_list("id", "title"))
     return [{"key": pk, "label": titles.get(pk, str(pk)), "count": n} for pk, n in rows]
+
+
+def insight_row_filter(members: QuerySet[Customer], *, dimension: str, key: str) -> QuerySet[Customer]:
+    """The members counted in one row of the insight tables that has no list filter of its own: an age or
+    order-value band (the same CASE the counts use), a product bought, or the paying members. Unknown
+    dimensions select nobody."""
+    if dimension == "age":
+        return members.annotate(_band=_age_band_expr(timezone.localdate())).filter(_band=key)
+    if dimension == "aov":
+        return members.annotate(_band=_aov_band_expr()).filter(_band=key)
+    if dimension == "product" and key.isdigit():
+        return members.filter(pk__in=CustomerProduct.objects.filter(product_id=int(key)).values("customer_id"))
+    if dimension == "paying":
+        return members.filter(paid_order_count__gt=0)
+    return members.none()
+

@@ -47,6 +47,7 @@ EXPECTED = {
     "staff:password": (lambda: {"pk": _any_user_pk()}, SUPERUSER_ONLY),
     "staff:token-revoke": (lambda: {"pk": _any_user_pk()}, row(LOGIN, 403, 403, 403, 403, 405)),  # POST only
     "customers:list": (None, CUSTOMERS_READ),
+    "customers:count": (None, CUSTOMERS_READ),
     "customers:detail": (lambda: {"pk": _a_customer_pk()}, CUSTOMERS_READ),
     "customers:edit": (lambda: {"pk": _a_customer_pk()}, row(LOGIN, 403, 403, 200, 200)),
     # Only the manager who asked for the export gets its file; anybody else's job (here: a plain job) is a 404.
@@ -54,6 +55,7 @@ EXPECTED = {
     "customers:create": (None, row(LOGIN, 403, 403, 200, 200)),  # shop staff and managers enter customers
     "customers:export": (None, MANAGER_ONLY),  # a GET downloads the CSV (and is logged)
     "customers:merge": (lambda: {"pk": _a_customer_pk()}, row(LOGIN, 403, 403, 200, 200)),
+    "customers:merge-candidates": (lambda: {"pk": _a_customer_pk()}, row(LOGIN, 403, 403, 200, 200)),
     "customers:merge-undo": (lambda: {"pk": 1}, row(LOGIN, 403, 403, 405, 405)),  # POST only
     "customers:note-add": (lambda: {"pk": _a_customer_pk()}, row(LOGIN, 403, 405, 405, 405)),  # POST only
     "customers:reveal": (lambda: {"pk": _a_customer_pk()}, row(LOGIN, 403, 403, 403, 405)),  # POST, managers

@@ -42,7 +42,7 @@ def test_an_unreadable_file_exits_2_with_a_one_line_reason_and_the_others_still_
     code, out, err = run(str(junk), str(good), "--json")
 
     assert code == 2
-    assert err.count("\n") == 1 and err.startswith("photo.xlsx: not a readable xlsx workbook")
+    assert err.count("\n") == 1 and err.startswith("photo.xlsx: 无法读取的 xlsx 工作簿")
     assert json.loads(out)["files"][1]["orders_created"] == 1
     assert Order.objects.count() == 1
 
@@ -53,7 +53,7 @@ def test_without_json_it_prints_a_readable_summary(tmp_path):
     code, out, _ = run(str(good))
 
     assert code == 0
-    assert "ExportOrderList.csv [orders] ok" in out and "line 3 订单编号" in out
+    assert "ExportOrderList.csv [订单报表] 已导入" in out and "第 3 行 订单编号" in out
 
 
 def test_it_refreshes_segmentation_for_the_imported_customers_unless_told_not_to(tmp_path):
@@ -66,6 +66,6 @@ def test_it_refreshes_segmentation_for_the_imported_customers_unless_told_not_to
     skipped, _, _ = run(str(second), "--no-segmentation")
 
     assert code == 0 and skipped == 0
-    assert "segmentation refreshed for 1 customers" in out
+    assert "已为 1 位客户刷新分层" in out
     assert Order.objects.get(order_no="1001").customer.current_score.lifecycle_stage != ""
     assert Order.objects.get(order_no="1002").customer.current_score.lifecycle_stage == ""

@@ -53,10 +53,10 @@ def test_a_reason_is_shown_in_the_active_language_with_its_values():
     reason = "order 3003 appears again with different content (first at line 7); kept: completed"
 
     with translation.override("zh-hans"):
-        assert reason_display(reason) == "订单 3003 再次出现且内容不同（首次在第 7 行）；保留：completed"
+        assert reason_display(reason) == "订单 3003 再次出现且内容不同（首次在第 7 行）；保留：交易成功"
         assert reason_display("longer than 100 characters") == "超过 100 个字符"
     with translation.override("en"):
-        assert reason_display(reason) == reason
+        assert reason_display(reason) == reason.replace("kept: completed", "kept: Completed")
 
 
 def test_an_unknown_reason_is_shown_as_it_is():

@@ -38,10 +38,11 @@ def test_every_role_sees_phones_names_and_addresses_masked_on_the_customer_page(
 def test_a_manager_reveals_one_customer_with_a_reason_and_it_is_logged(customer, client_for, manager):
     url = reverse("customers:reveal", args=[customer.pk])
 
-    response = client_for(manager).post(url, {"reason": "客户来电要求改地址"})
+    response = client_for(manager).post(url, {"reason": "客户来电要求改地址"}, follow=True)
 
     page = response.content.decode()
     assert response.status_code == 200
+    assert response.redirect_chain == [(reverse("customers:detail", args=[customer.pk]), 302)]
     assert "13812341234" in page and "王玫瑰" in page and "13611112222" in page
     assert response["Cache-Control"] == "no-store"
     audit = AuditEvent.objects.get(action="reveal")
@@ -51,11 +52,24 @@ def test_a_manager_reveals_one_customer_with_a_reason_and_it_is_logged(customer,
 
 def test_the_reveal_lasts_one_response_and_the_next_visit_is_masked_again(customer, client_for, manager):
     client = client_for(manager)
-    client.post(reverse("customers:reveal", args=[customer.pk]), {"reason": "核对退款"})
+    client.post(reverse("customers:reveal", args=[customer.pk]), {"reason": "核对退款"}, follow=True)
 
     page = client.get(reverse("customers:detail", args=[customer.pk])).content.decode()
 
     assert "13812341234" not in page
+
+
+def test_a_reveal_redirects_so_a_reload_posts_nothing_again(customer, client_for, manager):
+    client = client_for(manager)
+
+    response = client.post(reverse("customers:reveal", args=[customer.pk]), {"reason": "核对退款"})
+    shown = client.get(response["Location"])
+    reloaded = client.get(response["Location"])
+
+    assert response.status_code == 302
+    assert "13812341234" in shown.content.decode() and shown["Cache-Control"] == "no-store"
+    assert "13812341234" not in reloaded.content.decode()
+    assert AuditEvent.objects.filter(action="reveal").count() == 1
 
 
 def test_a_reveal_without_a_reason_is_refused_and_not_logged(customer, client_for, manager):

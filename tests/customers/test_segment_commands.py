@@ -28,7 +28,7 @@ def test_the_refresh_command_scores_stages_tiers_and_points_everyone():
     customer = Customer.objects.get(pk=customer.pk)
     assert (customer.score.rfm_r, customer.score.lifecycle_stage, customer.tier.name) == (1, "new", "普通会员")
     assert customer.points_balance == PointsEntry.objects.get().delta == 100
-    assert "rfm_and_lifecycle: 1" in out.getvalue()
+    assert "已更新 RFM 评分和生命周期阶段: 1" in out.getvalue()
 
 
 def test_the_refresh_task_limits_stages_to_the_given_customers():
@@ -49,7 +49,7 @@ def test_the_tier_review_command_reports_how_many_moved_down():
 
     call_command("tiers_review", stdout=out)
 
-    assert "moved down: 1" in out.getvalue()
+    assert "降级客户数：1" in out.getvalue()
 
 
 def test_the_repurchase_interval_is_the_median_of_days_between_paid_purchases():

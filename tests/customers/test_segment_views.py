@@ -99,7 +99,7 @@ def test_bulk_tagging_tags_exactly_the_filtered_list(client_for, staff):
     CustomerFactory(province="上海")
 
     response = client_for(staff).post(f"{reverse('customers:tag-bulk')}?province=浙江省",
-                                      {"tag": tag.pk, "action": "add"})
+                                      {"tag": tag.pk, "action": "add", "confirm": "1"})
 
     assert response.status_code == 302
     assert list(CustomerTag.objects.values_list("customer_id", flat=True)) == [zhejiang.pk]
@@ -112,7 +112,8 @@ def test_bulk_untagging_removes_the_tag_from_the_filtered_list_only(client_for, 
     for customer in (zhejiang, shanghai):
         CustomerTag.objects.create(customer=customer, tag=tag)
 
-    client_for(staff).post(f"{reverse('customers:tag-bulk')}?province=浙江省", {"tag": tag.pk, "action": "remove"})
+    client_for(staff).post(f"{reverse('customers:tag-bulk')}?province=浙江省",
+                           {"tag": tag.pk, "action": "remove", "confirm": "1"})
 
     assert list(CustomerTag.objects.values_list("customer_id", flat=True)) == [shanghai.pk]
 
@@ -122,7 +123,7 @@ def test_an_agent_cannot_tag_customers(client_for, agent):
     customer = CustomerFactory()
 
     response = client_for(agent).post(reverse("customers:customer-tag", args=[customer.pk]),
-                                      {"tag": tag.pk, "action": "add"})
+                                      {"tag": tag.pk, "action": "add", "confirm": "1"})
 
     assert response.status_code == 403
     assert not CustomerTag.objects.exists()

@@ -1,6 +1,8 @@
 """`manage.py up`: migrate, load the demo shop on first run, then run web + worker + beat until Ctrl-C."""
 
+import errno
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -8,7 +10,7 @@ import time
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from crm.demo_accounts import DEMO_ACCOUNTS
 
@@ -19,16 +21,48 @@ def _interrupted(number, frame):
     raise KeyboardInterrupt
 
 
+def port_problem(host: str, port: str) -> str | None:
+    """Why the web server could not listen on host:port, or None when it can. Asked before anything starts, so
+    a taken port fails at once and clearly instead of after the banner, with the worker and beat running."""
+    try:
+        number = int(port)
+    except ValueError:
+        return f"--port must be a number, not {port!r}"
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, number))  # no SO_REUSEADDR: the same test runserver's own bind will face
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return (f"port {number} on {host} is already in use (another `up` or runserver?); stop it or "
+                        f"choose another port with --port")
+            return f"cannot listen on {host}:{number}: {exc.strerror}"
+    return None
+
+
 class Command(BaseCommand):
-    help = "Run the whole app (web server, Celery worker, Celery beat) on this machine."
+    help = (
+        "Run the whole app on this machine: migrate, load the demo shop on an empty database, then run the web "
+        "server, a Celery worker and Celery beat until Ctrl-C, which stops all three."
+    )
+    epilog = (
+        "Example: python3 manage.py up --port 8080. Import orders from the command line with "
+        "`python3 manage.py import_orders FILE...`; run the tests with `python3 manage.py test`."
+    )
+
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        return super().create_parser(prog_name, subcommand, epilog=self.epilog, **kwargs)
 
     def add_arguments(self, parser):
-        parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--port", default="8000")
+        parser.add_argument("--host", default="127.0.0.1", help="address the web server listens on "
+                                                                "(default 127.0.0.1; 0.0.0.0 for the whole network)")
+        parser.add_argument("--port", default="8000", help="web server port (default 8000)")
         parser.add_argument("--no-demo", action="store_true", help="Do not load the demo shop on an empty database.")
         parser.add_argument("--reload", action="store_true", help="Restart the web server when code changes.")
 
     def handle(self, *args, host, port, no_demo, reload, **options):
+        problem = port_problem(host, port)
+        if problem:
+            raise CommandError(problem)
         call_command("migrate", interactive=False, verbosity=0)
         if not no_demo and not get_user_model().objects.exists():
             self.stdout.write("Loading the demo shop (first run only) ...")

@@ -12,15 +12,41 @@ import sys
 import time
 
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from customers.importing import import_files
+from customers.importing.messages import reason_display
+
+# The summary's codes (kept in --json, which scripts read) as people read them.
+KIND_LABELS = {
+    "orders": gettext_lazy("Order report (订单报表)"),
+    "lines": gettext_lazy("Item report (宝贝报表)"),
+    "refunds": gettext_lazy("Refund export"),
+}
+STATUS_LABELS = {"ok": gettext_lazy("Imported"), "unreadable": gettext_lazy("Unreadable"),
+                 "failed": gettext_lazy("Failed")}
+COUNT_LABELS = {
+    "rows": gettext_lazy("Rows"), "orders_created": gettext_lazy("orders created"),
+    "orders_updated": gettext_lazy("orders updated"), "orders_unchanged": gettext_lazy("orders unchanged"),
+    "lines_created": gettext_lazy("lines created"), "lines_updated": gettext_lazy("lines updated"),
+    "lines_unchanged": gettext_lazy("lines unchanged"), "refunds_created": gettext_lazy("refunds created"),
+    "refunds_updated": gettext_lazy("refunds updated"), "refunds_unchanged": gettext_lazy("refunds unchanged"),
+    "customers_created": gettext_lazy("New customers"), "customers_updated": gettext_lazy("Updated customers"),
+    "skipped": gettext_lazy("Skipped lines"), "error_count": gettext_lazy("Errors"),
+}
 
 
 class Command(BaseCommand):
-    help = "Import Taobao/Tmall 订单报表, 宝贝报表 and refund exports (CSV, .xlsx, .xls)."
+    help = (
+        "Import Taobao/Tmall 订单报表, 宝贝报表 and refund exports (CSV, .xlsx, .xls) in the foreground, then "
+        "refresh segmentation for the customers whose orders changed. Exit status: 0 processed (row errors "
+        "included), 2 a file could not be read, 1 the database failed mid-import."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("paths", nargs="+", metavar="PATH")
+        parser.add_argument("paths", nargs="+", metavar="PATH",
+                            help="export files; give an order report with its item and refund reports together")
         parser.add_argument("--json", action="store_true", help="print exactly one JSON object (the summary)")
         parser.add_argument(
             "--no-segmentation",
@@ -40,21 +66,20 @@ class Command(BaseCommand):
         customer_ids = summary.pop("customer_ids")
         for entry in summary["files"]:
             if entry["status"] == "unreadable" or entry["status"] == "failed":
-                self.stderr.write(f"{entry['file']}: {entry['reason']}")
+                self.stderr.write(f"{entry['file']}: {reason_display(entry['reason'])}")
         if json:
             self.stdout.write(_dumps(summary))
         else:
             self._print(summary)
-            self.stdout.write(f"imported in {elapsed:.1f}s")
+            self.stdout.write(_("imported in %(seconds).1f s") % {"seconds": elapsed})
         if customer_ids and not no_segmentation:
             from customers.segmentation.services import segmentation_refresh
 
             started = time.monotonic()
             segmentation_refresh(customer_ids=customer_ids)
             if not json:
-                self.stdout.write(
-                    f"segmentation refreshed for {len(customer_ids)} customers in {time.monotonic() - started:.1f}s"
-                )
+                self.stdout.write(_("segmentation refreshed for %(count)d customers in %(seconds).1f s") % {
+                    "count": len(customer_ids), "seconds": time.monotonic() - started})
         statuses = {entry["status"] for entry in summary["files"]}
         if "unreadable" in statuses:
             sys.exit(2)
@@ -77,14 +102,17 @@ class Command(BaseCommand):
     def _print(self, summary: dict) -> None:
         for entry in summary["files"]:
             counts = {k: v for k, v in entry.items() if isinstance(v, int) and v and k != "landed_through_line"}
-            self.stdout.write(f"{entry['file']} [{entry['kind'] or '?'}] {entry['status']}")
-            self.stdout.write("  " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+            kind = KIND_LABELS.get(entry["kind"], entry["kind"] or "?")
+            status = STATUS_LABELS.get(entry["status"], entry["status"])
+            self.stdout.write(f"{entry['file']} [{kind}] {status}")
+            self.stdout.write("  " + ", ".join(f"{COUNT_LABELS.get(k, k)}={v}" for k, v in counts.items()))
             for error in entry["errors"]:
-                self.stdout.write(f"  line {error['line']} {error['column']}: {error['reason']} ({error['value']!r})")
-            for warning in entry["warnings"]:
-                self.stdout.write(f"  line {warning['line']}: {warning['reason']}")
-            for item in entry["ambiguous_customers"]:
-                self.stdout.write(f"  line {item['line']}: {item['reason']}")
+                self.stdout.write("  " + _("line %(line)s %(column)s: %(reason)s (%(value)r)") % {
+                    "line": error["line"], "column": error["column"], "reason": reason_display(error["reason"]),
+                    "value": error["value"]})
+            for item in (*entry["warnings"], *entry["ambiguous_customers"]):
+                self.stdout.write("  " + _("line %(line)s: %(reason)s") % {
+                    "line": item["line"], "reason": reason_display(item["reason"])})
 
 
 def _dumps(summary: dict) -> str:

@@ -1,6 +1,7 @@
 """The yearly tier review, by hand: move down every customer whose count no longer reaches their tier."""
 
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
 
 from customers.segmentation.tiers import tiers_yearly_review
 
@@ -10,4 +11,4 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         moved = tiers_yearly_review()
-        self.stdout.write(f"moved down: {moved}")
+        self.stdout.write(_("customers moved down a tier: %(count)d") % {"count": moved})
