@@ -179,3 +179,16 @@ def browser_login(browser, live_server):
         return browser
 
     return login
+
+
+@pytest.fixture
+def eager(settings):
+    """Run Celery tasks in-process, as CELERY_TASK_ALWAYS_EAGER does, for tests that need no real worker (the
+    tests about the worker itself start a real one: tests/crm/test_celery_worker.py)."""
+    from crm.celery import app
+
+    previous = app.conf.task_always_eager
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous

@@ -75,6 +75,8 @@ MESSAGES = [
     # runner.py: the run
     ("stopped after {count} errors (at most {limit} per file): nothing after line {line} was read",
      _("stopped after {count} errors (at most {limit} per file): nothing after line {line} was read")),
+    ("{count} errors, more than a file may have ({limit}): none of its rows was imported",
+     _("{count} errors, more than a file may have ({limit}): none of its rows was imported")),
     ("none of its {rows} rows was imported (see the rows listed)",
      _("none of its {rows} rows was imported (see the rows listed)")),
     ("could not be imported: {detail}", _("could not be imported: {detail}")),

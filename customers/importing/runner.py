@@ -25,7 +25,7 @@ from .orders import write_orders
 from .reading import CHUNK_ROWS, ExportFile, UnreadableFile
 from .records import prepare_orders
 from .refunds import write_refunds
-from .staged import StagedFailure, orphaned_tables_drop, stageable, staged_prepare, staged_write, timed
+from .staged import StagedFailure, TooManyErrors, orphaned_tables_drop, stageable, staged_prepare, staged_write, timed
 from .staged_lines import compare_staged_lines, prepare_staged_lines, write_staged_lines
 from .staged_orders import write_staged_orders
 
@@ -193,6 +193,9 @@ def _import_staged(export: ExportFile, state: FileState, run: RunState, progress
     except StagedFailure as exc:
         state.summary.update(status="failed", reason=str(exc))
         return str(exc)
+    except TooManyErrors as exc:  # this file only: nothing of it was written, the others go on
+        state.summary.update(status="failed", reason=str(exc))
+        return None
     moved(1.0)
     return None
 

@@ -43,6 +43,11 @@ class StagedFailure(Exception):
     """The database failed while writing; the message is the summary's reason."""
 
 
+class TooManyErrors(Exception):
+    """The file has more bad rows than a file may (HUIKE_IMPORT_MAX_ERRORS_PER_FILE): a hostile or wrong file.
+    The set-based path checks every row before it writes any, so none of the file is written."""
+
+
 class Raced(Exception):
     """A plain INSERT of rows known to be new met a key a concurrent import wrote first (in_transaction with
     raced=True): nothing of the transaction was saved, and the caller writes it again with ON CONFLICT."""
@@ -446,6 +451,11 @@ def _report_rows(staging: Staging) -> None:
                 {"file": staging.state.name, "line": line, "column": col, "value": val, "reason": reason}
                 for line, col, val, reason in cursor.fetchall()
             )
+    limit = settings.HUIKE_IMPORT_MAX_ERRORS_PER_FILE
+    if summary["error_count"] >= limit:
+        raise TooManyErrors(
+            f"{summary['error_count']} errors, more than a file may have ({limit}): none of its rows was imported"
+        )
 
 
 # --- shared helpers ------------------------------------------------------------------------------------------------
@@ -678,6 +688,7 @@ def _scalar(statement: str, params=None):
 
 execute, scalar = _execute, _scalar
 
-__all__ = ["Contended", "NotStaged", "Raced", "StagedFailure", "execute", "good_rows", "in_transaction",
-           "landed_through", "orphaned_tables_drop", "scalar", "session_tuned", "slices", "slices_in_order",
+__all__ = ["Contended", "NotStaged", "Raced", "StagedFailure", "TooManyErrors", "execute", "good_rows",
+           "in_transaction", "landed_through", "orphaned_tables_drop", "scalar", "session_tuned", "slices",
+           "slices_in_order",
            "stageable", "staged_prepare", "staged_write", "staging_drop", "statistics_keep_up"]

@@ -19,18 +19,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def eager(settings):
-    """Run Celery tasks in-process, as CELERY_TASK_ALWAYS_EAGER does, for tests that need no real worker."""
-    from crm.celery import app
-
-    previous = app.conf.task_always_eager
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
-
-
-@pytest.fixture
 def small_limit(settings):
     settings.HUIKE_EXPORT_IN_REQUEST_MAX_ROWS = 2
     return settings

@@ -71,18 +71,6 @@ def test_a_file_with_a_field_over_the_csv_limit_fails_alone_and_the_other_file_k
     assert bad["errors"][0]["reason"] == "longer than 255 characters"
 
 
-@pytest.fixture
-def eager(settings):
-    """Celery tasks in-process (as in test_import_jobs.py)."""
-    from crm.celery import app
-
-    previous = app.conf.task_always_eager
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
-
-
 def test_a_job_whose_rows_were_all_rejected_is_failed_with_the_reason(manager, eager, client,
                                                                        django_capture_on_commit_callbacks):
     # Given an export whose every order number was mangled by Excel
@@ -247,6 +235,28 @@ def test_a_file_stops_after_the_most_errors_allowed_with_the_errors_listed(setti
     assert len(entry["errors"]) == 12 and entry["rows"] == 12
     assert entry["reason"] == "stopped after 12 errors (at most 10 per file): nothing after line 13 was read"
     assert not Order.objects.exists()
+
+
+@pytest.mark.postgres
+def test_a_big_file_on_the_set_based_path_with_too_many_errors_writes_nothing_and_the_next_file_goes_on(
+    settings, tmp_path
+):
+    # Given the set-based path for every CSV, a limit of 10 errors, a file of 40 mangled rows and one good row,
+    # and a second, good file
+    settings.HUIKE_IMPORT_STAGE_MIN_BYTES = 0
+    settings.HUIKE_IMPORT_MAX_ERRORS_PER_FILE = 10
+    bad = [order_row(订单编号=f"3.0032496685027{n:02d}E+18") for n in range(40)]
+    hostile = write_export(tmp_path / "hostile.csv", ORDER_HEADER, [*bad, order_row()])
+    (tmp_path / "next").mkdir()
+    good = write_export(tmp_path / "next" / "orders.csv", ORDER_HEADER, [order_row(订单编号='="3003249668502799999"')])
+
+    first, second = import_files([hostile, good])["files"]
+
+    # Then the first is failed with the reason and every error counted, none of its rows written; the second landed
+    assert first["status"] == "failed" and first["error_count"] == 40
+    assert first["reason"] == "40 errors, more than a file may have (10): none of its rows was imported"
+    assert second["status"] == "ok" and second["orders_created"] == 1
+    assert list(Order.objects.values_list("order_no", flat=True)) == ["3003249668502799999"]
 
 
 def test_a_running_import_shows_megabytes_and_each_files_state_not_the_last_files_name(manager, client, tmp_path):

@@ -14,18 +14,6 @@ from .importing_fixtures import ORDER_HEADER, SAMPLES, export_text, order_row
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def eager(settings):
-    """Run Celery tasks in-process, as CELERY_TASK_ALWAYS_EAGER does, for tests that need no real worker."""
-    from crm.celery import app
-
-    previous = app.conf.task_always_eager  # read (and so load the config) before changing the setting
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
-
-
 def upload(name: str, data: bytes) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, data, content_type="application/octet-stream")
 

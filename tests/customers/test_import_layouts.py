@@ -197,3 +197,28 @@ def test_a_masked_buyer_re_keyed_by_an_older_export_is_merged_into_the_customer_
     assert merge.target_id == order.customer_id
     assert not Customer.objects.filter(merged_into=None, orders=None).exists()
     assert summary["orders"]["customers_merged"] == Customer.objects.exclude(merged_into=None).count() > 0
+
+
+def test_the_job_page_says_how_many_customers_the_import_merged(manager, eager, client,
+                                                                 django_capture_on_commit_callbacks):
+    """The acceptance flow of the issue, through the web: the v2023 pair, then the same orders as the v2017
+    .xlsx pair; the second job's page reports the customers it left without orders and merged."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    from customers.services import import_job_create
+
+    def job_of(layout, suffix):
+        files = [SimpleUploadedFile(path.name, path.read_bytes()) for path in pair(layout, suffix)]
+        with django_capture_on_commit_callbacks(execute=True):
+            return import_job_create(files=files, user=manager)
+
+    job_of("v2023", "csv")
+    second = job_of("v2017", "xlsx")
+
+    second.refresh_from_db()
+    merged = sum(entry.get("customers_merged", 0) for entry in second.result["files"])
+    assert merged == CustomerMerge.objects.count() > 0
+    client.force_login(manager)
+    page = client.get(reverse("job-detail", args=[second.pk])).content.decode()
+    assert f"本次导入使 {merged} 位客户不再有订单，已合并到接收其订单的客户" in page
