@@ -74,10 +74,13 @@ def lifecycle_choices():
     return list(STAGES.items())
 
 
+SCORED = "scored"  # any RFM group: the customers with a paid order, which the RFM page counts as scored
+
+
 def rfm_group_choices():
     from customers.segmentation.rfm import group_choices
 
-    return group_choices()
+    return [(SCORED, _("Any group (scored)")), *group_choices()]
 
 
 def start_of_day(day):
@@ -113,7 +116,7 @@ class CustomerFilter(django_filters.FilterSet):
         field_name="score__lifecycle_stage", choices=lifecycle_choices, label=_("Lifecycle stage")
     )
     rfm_group = django_filters.ChoiceFilter(
-        field_name="score__rfm_group", choices=rfm_group_choices, label=_("RFM group")
+        field_name="score__rfm_group", choices=rfm_group_choices, label=_("RFM group"), method="filter_rfm_group"
     )
     segment = SegmentFilter(
         queryset=Segment.objects.order_by("name"), method="filter_segment", label=_("Segment"),
@@ -190,6 +193,11 @@ class CustomerFilter(django_filters.FilterSet):
             | Q(display_nick__icontains=value)
             | Q(real_name__icontains=value)
         )
+
+    def filter_rfm_group(self, queryset, name, value):
+        if value == SCORED:
+            return queryset.filter(score__rfm_group__gt="")
+        return queryset.filter(score__rfm_group=value)
 
     def filter_segment(self, queryset, name, value):
         from customers.segmentation.selectors import segment_members

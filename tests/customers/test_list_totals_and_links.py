@@ -85,6 +85,20 @@ def test_the_list_filters_by_rfm_group_and_the_rfm_cards_link_there(client_for, 
     assert [c.pk for c in listed.context["customers"]] == [champion.pk]
 
 
+def test_the_rfm_pages_scored_total_links_to_every_scored_customer(client_for, staff):
+    scored = [CustomerScoreFactory(customer=CustomerFactory(), rfm_group=g).customer_id
+              for g in ("important_value", "general_retain")]
+    CustomerScoreFactory(customer=CustomerFactory(), rfm_group="")  # no paid order: no group
+    CustomerFactory()
+    client = client_for(staff)
+
+    grid = client.get(reverse("customers:rfm")).content.decode()
+    listed = client.get(reverse("customers:list"), {"rfm_group": "scored"})
+
+    assert f'href="{reverse("customers:list")}?rfm_group=scored"' in grid
+    assert sorted(c.pk for c in listed.context["customers"]) == sorted(scored)
+
+
 def test_the_segment_insight_numbers_link_to_the_members_behind_them(client_for, staff):
     segment = Segment.objects.create(name="浙江", definition={
         "op": "and", "conditions": [{"field": "province", "operator": "in", "value": ["浙江省"]}]})
