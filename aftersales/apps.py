@@ -7,12 +7,10 @@ class AftersalesConfig(AppConfig):
     verbose_name = _("After-sales")
 
     def ready(self) -> None:
-        from crm.registry import register_navigation, register_role_rules, register_urls
+        from crm.registry import register_area, register_role_rules
         from crm.roles import AGENT, MANAGER
 
-        register_urls("aftersales/", "aftersales.urls")
-        register_navigation("aftersales:index", _("After-sales"), permission="aftersales.access", order=60,
-                            description=_("Complaints, returns and refunds."))
+        register_area("aftersales", _("After-sales"), description=_("Complaints, returns and refunds."), order=60)
         register_role_rules(
             "aftersales",
             {

@@ -7,12 +7,10 @@ class CampaignsConfig(AppConfig):
     verbose_name = _("Marketing")
 
     def ready(self) -> None:
-        from crm.registry import register_navigation, register_role_rules, register_urls
+        from crm.registry import register_area, register_role_rules
         from crm.roles import MANAGER, STAFF
 
-        register_urls("campaigns/", "campaigns.urls")
-        register_navigation("campaigns:index", _("Marketing"), permission="campaigns.access", order=40,
-                            description=_("Coupons and campaigns to segments."))
+        register_area("campaigns", _("Marketing"), description=_("Coupons and campaigns to segments."), order=40)
         register_role_rules(
             "campaigns",
             {

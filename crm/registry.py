@@ -60,6 +60,14 @@ def register_navigation(
     registry.navigation[url_name] = NavigationEntry(url_name, label, permission, description, order)
 
 
+def register_area(app_label: str, label, *, description="", order: int = 100) -> None:
+    """An app's own area: its URLconf `<app>.urls` under `<app>/`, and a sidebar entry to its `index` page
+    shown to whoever holds `<app>.access` (the permission its unmanaged Area model holds)."""
+    register_urls(f"{app_label}/", f"{app_label}.urls")
+    register_navigation(f"{app_label}:index", label, permission=f"{app_label}.access", description=description,
+                        order=order)
+
+
 def navigation_entries() -> list[NavigationEntry]:
     return sorted(registry.navigation.values(), key=lambda entry: entry.order)
 

@@ -7,12 +7,10 @@ class ReviewsConfig(AppConfig):
     verbose_name = _("Reviews")
 
     def ready(self) -> None:
-        from crm.registry import register_navigation, register_role_rules, register_urls
+        from crm.registry import register_area, register_role_rules
         from crm.roles import AGENT, MANAGER
 
-        register_urls("reviews/", "reviews.urls")
-        register_navigation("reviews:index", _("Reviews"), permission="reviews.access", order=50,
-                            description=_("Reviews, bad-review recovery and surveys."))
+        register_area("reviews", _("Reviews"), description=_("Reviews, bad-review recovery and surveys."), order=50)
         register_role_rules(
             "reviews",
             {
