@@ -14,7 +14,7 @@ from django.contrib.auth.models import Group
 
 from crm.roles import AGENT, MANAGER, STAFF
 
-from .factories import UserFactory
+from .crm.factories import UserFactory
 
 
 def _redis_reachable(url: str) -> str | None:
@@ -167,7 +167,7 @@ def browser_login(browser, live_server):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    from .factories import PASSWORD
+    from .crm.factories import PASSWORD
 
     def login(user, password: str = PASSWORD):
         login_url = f"{live_server.url}/accounts/login/"

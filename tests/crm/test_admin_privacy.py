@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from crm.models import AuditEvent
-from tests.factories import CustomerFactory, OrderFactory
+from tests.customers.factories import CustomerFactory, OrderFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,8 @@ from openpyxl import load_workbook
 from crm.models import AuditEvent, Job
 from customers.audit import CustomerAudit
 from customers.services import customer_export_files_purge
-from tests.factories import CustomerFactory, UserFactory
+from tests.crm.factories import UserFactory
+from tests.customers.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 

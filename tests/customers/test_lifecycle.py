@@ -8,7 +8,7 @@ from django.utils import timezone, translation
 from customers.models import Customer, CustomerScore, SegmentationSettings, TimelineEvent
 from customers.segmentation.lifecycle import lifecycle_refresh
 from customers.timeline import event_summary
-from tests.factories import CustomerFactory
+from tests.customers.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 NOW = timezone.now()

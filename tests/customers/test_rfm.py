@@ -9,7 +9,7 @@ from django.utils import timezone
 from customers.models import Customer, CustomerScore, SegmentationSettings
 from customers.segmentation.rfm import rfm_refresh
 from customers.segmentation.scores import scores_refresh
-from tests.factories import CustomerFactory, CustomerScoreFactory
+from tests.customers.factories import CustomerFactory, CustomerScoreFactory
 
 pytestmark = pytest.mark.django_db
 NOW = timezone.now()
