@@ -109,6 +109,14 @@ def superuser(db):
 
 
 @pytest.fixture
+def admin_client(client, superuser):
+    """The test client signed in to /admin/ as the `superuser` persona. It replaces pytest-django's own
+    admin_client (whose admin is a user of its own) so that a test can check who the audit log names."""
+    client.force_login(superuser)
+    return client
+
+
+@pytest.fixture
 def client_for(client):
     """client_for(user) -> a test client logged in as that user."""
 
@@ -192,3 +200,17 @@ def eager(settings):
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def worker_queue():
+    """A queue that a real Celery worker process consumes (tests/workers.py), stopped after the test: send a task
+    there with `apply_async(..., queue=worker_queue)`. Needs the `redis` and `postgres` markers."""
+    import uuid
+
+    from .workers import worker_start, worker_stop
+
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    worker = worker_start(queue)
+    yield queue
+    worker_stop(worker)
