@@ -1,4 +1,5 @@
-"""Shared fixtures: role personas, server detection, and the rule that CI skips nothing.
+"""Fixtures the tests of several apps share (one app's own go to tests/<app>/conftest.py): role personas,
+signed-in clients, the browser, Celery, server detection, and the rule that CI skips nothing.
 
 Server-bound tests carry a marker: `postgres` (needs DATABASE_URL on PostgreSQL), `redis` (needs
 CELERY_BROKER_URL on a reachable Redis), `browser` (needs /usr/bin/chromium and chromedriver). Without the
