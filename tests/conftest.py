@@ -1,4 +1,5 @@
-"""Shared fixtures: role personas, server detection, and the rule that CI skips nothing.
+"""Fixtures the tests of several apps share (one app's own go to tests/<app>/conftest.py): role personas,
+signed-in clients, the browser, Celery, server detection, and the rule that CI skips nothing.
 
 Server-bound tests carry a marker: `postgres` (needs DATABASE_URL on PostgreSQL), `redis` (needs
 CELERY_BROKER_URL on a reachable Redis), `browser` (needs /usr/bin/chromium and chromedriver). Without the
@@ -14,7 +15,7 @@ from django.contrib.auth.models import Group
 
 from crm.roles import AGENT, MANAGER, STAFF
 
-from .factories import UserFactory
+from .crm.factories import UserFactory
 
 
 def _redis_reachable(url: str) -> str | None:
@@ -109,6 +110,14 @@ def superuser(db):
 
 
 @pytest.fixture
+def admin_client(client, superuser):
+    """The test client signed in to /admin/ as the `superuser` persona. It replaces pytest-django's own
+    admin_client (whose admin is a user of its own) so that a test can check who the audit log names."""
+    client.force_login(superuser)
+    return client
+
+
+@pytest.fixture
 def client_for(client):
     """client_for(user) -> a test client logged in as that user."""
 
@@ -167,7 +176,7 @@ def browser_login(browser, live_server):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    from .factories import PASSWORD
+    from .crm.factories import PASSWORD
 
     def login(user, password: str = PASSWORD):
         login_url = f"{live_server.url}/accounts/login/"
@@ -192,3 +201,17 @@ def eager(settings):
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def worker_queue():
+    """A queue that a real Celery worker process consumes (tests/workers.py), stopped after the test: send a task
+    there with `apply_async(..., queue=worker_queue)`. Needs the `redis` and `postgres` markers."""
+    import uuid
+
+    from .workers import worker_start, worker_stop
+
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    worker = worker_start(queue)
+    yield queue
+    worker_stop(worker)

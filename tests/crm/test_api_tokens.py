@@ -12,7 +12,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from crm.models import AuditEvent
-from tests.factories import PASSWORD
+from tests.crm.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

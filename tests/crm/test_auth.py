@@ -4,7 +4,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from tests.factories import PASSWORD
+from tests.crm.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

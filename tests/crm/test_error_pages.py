@@ -10,7 +10,7 @@ from django.urls import clear_url_caches, path
 
 from crm.models import Job
 from customers.models import ImportFile
-from tests.factories import JobFactory
+from tests.crm.factories import JobFactory
 
 pytestmark = pytest.mark.django_db
 

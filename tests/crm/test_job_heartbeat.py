@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from crm.models import Job
 from crm.services import job_claim, job_heartbeat, job_progress, job_running_elsewhere, jobs_fail_abandoned
-from tests.factories import JobFactory
+from tests.crm.factories import JobFactory
 
 pytestmark = pytest.mark.django_db
 

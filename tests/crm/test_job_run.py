@@ -5,7 +5,7 @@ import pytest
 from crm.jobs import JobFailed, job_run
 from crm.models import Job
 from crm.services import job_progress
-from tests.factories import JobFactory
+from tests.crm.factories import JobFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -1,6 +1,6 @@
 import pytest
 
-from tests.factories import JobFactory
+from tests.crm.factories import JobFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.factories import CustomerFactory, CustomerScoreFactory, OrderFactory, OrderLineFactory, TagFactory
+from tests.customers.factories import CustomerFactory, CustomerScoreFactory, OrderFactory, OrderLineFactory, TagFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,8 @@ access rules are decided on purpose, not by accident."""
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from tests.factories import CustomerFactory, JobFactory, OrderFactory
+from tests.crm.factories import JobFactory
+from tests.customers.factories import CustomerFactory, OrderFactory
 
 ROLES = ("anonymous", "outsider", "agent", "staff", "manager", "superuser")
 LOGIN = 302  # HTML pages send anonymous visitors to the login page

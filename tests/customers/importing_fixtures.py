@@ -207,3 +207,8 @@ def line_of(path: Path, needle: str, encoding: str = "gb18030", *, nth: int = 1)
     for _ in range(nth):
         at = text.index(needle, at + 1)
     return text[:at].count("\n") + 1
+
+
+def by_kind(summary: dict) -> dict:
+    """An import summary's file entries by their kind: orders, lines, refunds."""
+    return {entry["kind"]: entry for entry in summary["files"]}

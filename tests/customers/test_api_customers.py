@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from crm.models import AuditEvent
 from customers.models import TimelineEvent
-from tests.factories import CustomerFactory, OrderFactory, OrderLineFactory, RefundFactory, TagFactory
+from tests.customers.factories import CustomerFactory, OrderFactory, OrderLineFactory, RefundFactory, TagFactory
 
 pytestmark = pytest.mark.django_db
 

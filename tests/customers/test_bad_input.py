@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from customers.models import AutoTagRule, CustomerTag, Segment, SegmentationSettings
 from customers.segmentation.services import segmentation_refresh
-from tests.factories import CustomerFactory, OrderFactory, TagFactory
+from tests.customers.factories import CustomerFactory, OrderFactory, TagFactory
 
 pytestmark = pytest.mark.django_db
 

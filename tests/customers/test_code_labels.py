@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import override
 
 from customers.importing.messages import reason_display
-from tests.factories import CustomerFactory, CustomerScoreFactory, OrderFactory, TierFactory
+from tests.customers.factories import CustomerFactory, CustomerScoreFactory, OrderFactory, TierFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -84,7 +84,7 @@ def test_money_has_a_thousands_separator_everywhere_it_shows(scored, client_for,
 
 
 def test_the_order_page_shows_the_status_once_and_only_the_refund_status_in_its_cell(client_for, manager):
-    from tests.factories import OrderLineFactory
+    from tests.customers.factories import OrderLineFactory
 
     order = OrderFactory(status="completed", status_text="交易成功")
     OrderLineFactory(order=order, refund_status="退款成功", refund_amount=Decimal("88.00"))

@@ -8,7 +8,7 @@ from customers.audit import CustomerAudit
 from customers.models import Customer, TimelineEvent
 from customers.selectors import customer_possible_duplicates
 from customers.services import PossibleDuplicates, customer_create
-from tests.factories import CustomerFactory
+from tests.customers.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 

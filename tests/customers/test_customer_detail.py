@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from customers.models import CustomerNote, CustomerTag, TimelineEvent
-from tests.factories import (
+from tests.customers.factories import (
     CustomerAddressFactory,
     CustomerFactory,
     CustomerNoteFactory,

@@ -4,7 +4,7 @@ field both changed is reported, not silently overwritten."""
 import pytest
 from django.urls import reverse
 
-from tests.factories import CustomerFactory
+from tests.customers.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers.models import CustomerTag
-from tests.factories import CustomerFactory, CustomerScoreFactory, TagFactory, TierFactory
+from tests.customers.factories import CustomerFactory, CustomerScoreFactory, TagFactory, TierFactory
 
 pytestmark = pytest.mark.django_db
 URL = reverse("customers:list")

@@ -7,7 +7,7 @@ from django.http import QueryDict
 
 from customers import selectors
 from customers.selectors import customer_possible_duplicates
-from tests.factories import CustomerFactory
+from tests.customers.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 

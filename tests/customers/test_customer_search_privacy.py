@@ -6,7 +6,7 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from crm.models import AuditEvent
-from tests.factories import CustomerFactory
+from tests.customers.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 URL = reverse("customers:list")

@@ -12,7 +12,7 @@ from customers.services import (
     customer_opt_out,
     customer_update,
 )
-from tests.factories import CustomerFactory
+from tests.customers.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,10 @@ from openpyxl import load_workbook
 from crm.models import AuditEvent, Job
 from customers.audit import CustomerAudit
 from customers.services import customer_export_files_purge
-from tests.factories import CustomerFactory, UserFactory
+from tests.crm.factories import UserFactory
+from tests.customers.factories import CustomerFactory
+
+from ..workers import wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -127,16 +130,8 @@ def test_export_files_are_deleted_after_a_week_and_the_job_says_so(client_for, m
 @pytest.mark.redis
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_real_worker_writes_the_export_through_redis(manager, settings, django_capture_on_commit_callbacks):
+def test_a_real_worker_writes_the_export_through_redis(manager, worker_queue, django_capture_on_commit_callbacks):
     """The task is registered, reaches a worker process through Redis, and the web side finds its file."""
-    import os
-    import subprocess
-    import sys
-    import time
-    import uuid
-
-    from django.db import connection
-
     from customers.services import customer_export_job_create
     from customers.tasks import customer_export_job_run
 
@@ -144,22 +139,8 @@ def test_a_real_worker_writes_the_export_through_redis(manager, settings, django
         CustomerFactory()
     with django_capture_on_commit_callbacks(execute=False):  # held back: sent to the test worker's queue instead
         job = customer_export_job_create(actor=manager, filters={}, file_format="csv")
-    queue = f"test-export-{uuid.uuid4().hex[:8]}"
-    db = connection.settings_dict
-    url = f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    env = {**os.environ, "DATABASE_URL": url, "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-           "DJANGO_SETTINGS_MODULE": "crm.settings.test"}
-    worker = subprocess.Popen(  # noqa: S603 our own interpreter
-        [sys.executable, "-m", "celery", "-A", "crm", "worker", "-Q", queue, "-c", "1", "-P", "solo",
-         "--without-gossip", "--without-mingle", "-l", "warning"], cwd=settings.BASE_DIR, env=env)
-    try:
-        customer_export_job_run.apply_async(args=[job.id], queue=queue)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not Job.objects.get(pk=job.pk).is_finished:
-            time.sleep(0.3)
-    finally:
-        worker.terminate()
-        worker.wait(timeout=30)
+    customer_export_job_run.apply_async(args=[job.id], queue=worker_queue)
+    wait_for(lambda: Job.objects.get(pk=job.pk).is_finished, 60, "the export job to finish")
 
     job.refresh_from_db()
     assert job.status == Job.Status.SUCCEEDED, job.error

@@ -14,7 +14,7 @@ from django.db.models import Count
 from customers.importing import import_files
 from customers.models import Customer, CustomerMerge, Order, OrderLine
 
-from .importing_fixtures import LINE_HEADER_2017, SAMPLES, line_of, line_row, write_export
+from .importing_fixtures import LINE_HEADER_2017, SAMPLES, by_kind, line_of, line_row, write_export
 
 pytestmark = pytest.mark.django_db
 
@@ -25,10 +25,6 @@ SIGNATURE = ("order_no", "title", "sku_properties", "list_price", "quantity")
 
 def pair(layout: str, suffix: str) -> list:
     return [SAMPLES / layout / f"{ORDERS}.{suffix}", SAMPLES / layout / f"{LINES}.{suffix}"]
-
-
-def by_kind(summary: dict) -> dict:
-    return {entry["kind"]: entry for entry in summary["files"]}
 
 
 def lines_stored_twice() -> list:

@@ -8,7 +8,7 @@ import pytest
 from customers.importing import import_files
 from customers.models import Customer, CustomerAddress, Order, OrderLine, OrderStatus, Product, Refund, TimelineEvent
 
-from .importing_fixtures import SAMPLES, line_of
+from .importing_fixtures import SAMPLES, by_kind, line_of
 
 V2017, V2023 = SAMPLES / "v2017", SAMPLES / "v2023"
 ORDERS, LINES, REFUNDS = "ExportOrderList202403311530", "ExportOrderDetailList202403311530", "RefundExport202403311530"
@@ -96,10 +96,6 @@ def as_gbk(rows: list[tuple], drop: int) -> list[tuple]:
 
 def files(folder: Path, suffix: str = "csv") -> list[Path]:
     return [folder / f"{ORDERS}.{suffix}", folder / f"{LINES}.{suffix}", folder / f"{REFUNDS}.csv"]
-
-
-def by_kind(summary: dict) -> dict:
-    return {entry["kind"]: entry for entry in summary["files"]}
 
 
 @pytest.mark.django_db

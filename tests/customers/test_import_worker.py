@@ -2,8 +2,6 @@
 
 import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from datetime import timedelta
@@ -19,27 +17,10 @@ from customers.models import Order, OrderLine
 from customers.services import import_job_create
 from customers.tasks import import_job_run
 
+from ..workers import wait_for, worker_start, worker_stop
 from .importing_fixtures import SAMPLES
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def worker_queue():
-    """A worker on a queue of its own, connected to the test database, stopped after the test."""
-    queue = f"test-import-{uuid.uuid4().hex[:8]}"
-    db = connection.settings_dict
-    url = f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    env = {**os.environ, "DATABASE_URL": url, "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-           "DJANGO_SETTINGS_MODULE": "crm.settings.test"}
-    process = subprocess.Popen(  # noqa: S603 our own interpreter
-        [sys.executable, "-m", "celery", "-A", "crm", "worker", "-Q", queue, "-c", "1", "-P", "solo",
-         "--without-gossip", "--without-mingle", "-l", "warning"],
-        cwd=settings.BASE_DIR, env=env,
-    )
-    yield queue
-    process.terminate()
-    process.wait(timeout=30)
 
 
 def test_a_worker_runs_an_import_job_sent_through_redis(worker_queue, manager, django_capture_on_commit_callbacks):
@@ -53,37 +34,11 @@ def test_a_worker_runs_an_import_job_sent_through_redis(worker_queue, manager, d
     import_job_run.apply_async(args=[job.id], queue=worker_queue)
 
     # Then the job finishes with the summary as its result
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        job.refresh_from_db()
-        if job.is_finished:
-            break
-        time.sleep(0.3)
+    wait_for(lambda: Job.objects.get(pk=job.pk).is_finished, 60, "the job to finish")
+    job.refresh_from_db()
     assert job.status == Job.Status.SUCCEEDED, job.error
     assert job.result["files"][0]["orders_created"] == 56
     assert Order.objects.count() == 56
-
-
-def _start_worker(queue: str, *, pool: list[str], extra_env: dict[str, str]) -> subprocess.Popen:
-    db = connection.settings_dict
-    url = f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    env = {**os.environ, "DATABASE_URL": url, "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-           "DJANGO_SETTINGS_MODULE": "crm.settings.test", **extra_env}
-    return subprocess.Popen(  # noqa: S603 our own interpreter
-        [sys.executable, "-m", "celery", "-A", "crm", "worker", "-Q", queue, *pool,
-         "--without-gossip", "--without-mingle", "-l", "warning"],
-        cwd=settings.BASE_DIR, env=env,
-    )
-
-
-def _wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _pool_children(pid: int) -> list[int]:
@@ -109,14 +64,14 @@ def test_an_import_whose_worker_process_was_killed_is_taken_over_and_finishes(ma
     db = connection.settings_dict
     blocker = psycopg.connect(host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432,
                               user=db["USER"] or "postgres", dbname=db["NAME"])
-    worker = _start_worker(queue, pool=["-P", "prefork", "-c", "1"], extra_env={"HUIKE_JOB_STALE_AFTER_SECONDS": "2"})
+    worker = worker_start(queue, pool=("-P", "prefork", "-c", "1"), env={"HUIKE_JOB_STALE_AFTER_SECONDS": "2"})
     try:
         # Given an import that blocks on a lock we hold, so its worker is surely in the middle of it
         blocker.execute("BEGIN")
         blocker.execute(f"LOCK TABLE {Order._meta.db_table} IN ACCESS EXCLUSIVE MODE")
         import_job_run.apply_async(args=[job.id], queue=queue)
-        _wait_for(lambda: Job.objects.filter(id=job.id, status=Job.Status.RUNNING).exists(), 60, "the claim")
-        child = _wait_for(lambda: _pool_children(worker.pid), 10, "the pool process")[0]
+        wait_for(lambda: Job.objects.filter(id=job.id, status=Job.Status.RUNNING).exists(), 60, "the claim")
+        child = wait_for(lambda: _pool_children(worker.pid), 10, "the pool process")[0]
 
         # When the pool process running it is killed, and the lock goes away
         os.kill(child, signal.SIGKILL)
@@ -124,11 +79,10 @@ def test_an_import_whose_worker_process_was_killed_is_taken_over_and_finishes(ma
         blocker.execute("ROLLBACK")
 
         # Then the redelivered task takes the job over once it is stale, and the import lands once
-        _wait_for(lambda: Job.objects.filter(id=job.id, status__in=Job.FINISHED).exists(), 90, "the job to finish")
+        wait_for(lambda: Job.objects.filter(id=job.id, status__in=Job.FINISHED).exists(), 90, "the job to finish")
     finally:
         blocker.close()
-        worker.terminate()
-        worker.wait(timeout=30)
+        worker_stop(worker)
     job.refresh_from_db()
     assert job.status == Job.Status.SUCCEEDED, job.error
     assert job.claims == 2
@@ -147,7 +101,7 @@ def test_a_task_redelivered_for_a_stale_running_import_takes_it_over(worker_queu
     import_job_run.apply_async(args=[job.id], queue=worker_queue)
 
     # Then that worker takes the job over and finishes the import
-    _wait_for(lambda: Job.objects.filter(id=job.id, status__in=Job.FINISHED).exists(), 60, "the job to finish")
+    wait_for(lambda: Job.objects.filter(id=job.id, status__in=Job.FINISHED).exists(), 60, "the job to finish")
     job.refresh_from_db()
     assert job.status == Job.Status.SUCCEEDED, job.error
     assert job.claims == 2
@@ -161,15 +115,8 @@ def test_a_prefork_worker_imports_a_pair_with_the_lines_prepared_on_a_second_con
     queue = f"test-import-{uuid.uuid4().hex[:8]}"
     log_path = tmp_path / "worker.log"
     with open(log_path, "w") as log_file:
-        db = connection.settings_dict
-        url = f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-        env = {**os.environ, "DATABASE_URL": url, "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-               "DJANGO_SETTINGS_MODULE": "crm.settings.test", "HUIKE_IMPORT_STAGE_MIN_BYTES": "0"}
-        worker = subprocess.Popen(  # noqa: S603 our own interpreter
-            [sys.executable, "-m", "celery", "-A", "crm", "worker", "-Q", queue, "-c", "1",
-             "--without-gossip", "--without-mingle", "-l", "info"],
-            cwd=settings.BASE_DIR, env=env, stdout=log_file, stderr=subprocess.STDOUT,
-        )
+        worker = worker_start(queue, pool=("-c", "1"), env={"HUIKE_IMPORT_STAGE_MIN_BYTES": "0"}, loglevel="info",
+                              log=log_file)
     try:
         files = [
             SimpleUploadedFile(name, (SAMPLES / "v2023" / name).read_bytes())
@@ -180,10 +127,9 @@ def test_a_prefork_worker_imports_a_pair_with_the_lines_prepared_on_a_second_con
 
         # When the job goes to the worker
         import_job_run.apply_async(args=[job.id], queue=queue)
-        _wait_for(lambda: Job.objects.get(pk=job.pk).is_finished, 90, "the import job to finish")
+        wait_for(lambda: Job.objects.get(pk=job.pk).is_finished, 90, "the import job to finish")
     finally:
-        worker.terminate()
-        worker.wait(timeout=30)
+        worker_stop(worker)
 
     # Then the lines were prepared on a second connection inside the worker's process and written after the orders
     job.refresh_from_db()

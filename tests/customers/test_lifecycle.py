@@ -5,10 +5,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone, translation
 
-from customers.models import Customer, CustomerScore, SegmentationSettings, TimelineEvent
+from customers.models import CustomerScore, SegmentationSettings, TimelineEvent
 from customers.segmentation.lifecycle import lifecycle_refresh
 from customers.timeline import event_summary
-from tests.factories import CustomerFactory
+from tests.customers.factories import CustomerFactory
+
+from .segmentation_fixtures import score_row
 
 pytestmark = pytest.mark.django_db
 NOW = timezone.now()
@@ -25,10 +27,6 @@ def stage_of(*, first_paid, last_paid) -> str:
     customer = CustomerFactory(first_paid_at=first_paid, last_paid_at=last_paid)
     lifecycle_refresh(now=NOW, customer_ids=[customer.pk])
     return score_row(customer).lifecycle_stage
-
-
-def score_row(customer) -> CustomerScore:
-    return Customer.objects.select_related("score").get(pk=customer.pk).current_score
 
 
 def test_a_customer_with_only_unpaid_orders_is_a_prospect():

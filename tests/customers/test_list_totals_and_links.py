@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from customers import selectors
 from customers.models import Customer, CustomerTag, Segment
-from tests.factories import CustomerFactory, CustomerScoreFactory, TagFactory
+from tests.customers.factories import CustomerFactory, CustomerScoreFactory, TagFactory
 
 pytestmark = pytest.mark.django_db
 

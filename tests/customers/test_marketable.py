@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from customers.models import Customer
 from customers.segmentation.selectors import segment_snapshot
-from tests.factories import CustomerFactory
+from tests.customers.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from crm.models import AuditEvent
 from customers.models import TimelineEvent
-from tests.factories import CustomerAddressFactory, CustomerFactory, OrderFactory
+from tests.customers.factories import CustomerAddressFactory, CustomerFactory, OrderFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from customers.models import (
 )
 from customers.segmentation.services import segmentation_refresh
 from customers.services import customer_merge, customer_unmerge, timeline_record
-from tests.factories import (
+from tests.customers.factories import (
     CustomerAddressFactory,
     CustomerFactory,
     CustomerNoteFactory,

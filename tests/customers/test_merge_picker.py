@@ -4,7 +4,7 @@ likely duplicates (the same phone, or the same masked name in the same city)."""
 import pytest
 from django.urls import reverse
 
-from tests.factories import CustomerFactory
+from tests.customers.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from customers.models import Customer, OrderStatus, PointsEntry, SegmentationSettings
 from customers.segmentation.points import points_adjust, points_expire, points_redeem, points_sync_orders
-from tests.factories import CustomerFactory, OrderFactory
+from tests.customers.factories import CustomerFactory, OrderFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,9 @@ from django.utils import timezone
 from customers.models import Customer, CustomerScore, SegmentationSettings
 from customers.segmentation.rfm import rfm_refresh
 from customers.segmentation.scores import scores_refresh
-from tests.factories import CustomerFactory, CustomerScoreFactory
+from tests.customers.factories import CustomerFactory, CustomerScoreFactory
+
+from .segmentation_fixtures import score_row
 
 pytestmark = pytest.mark.django_db
 NOW = timezone.now()
@@ -18,10 +20,6 @@ NOW = timezone.now()
 def paying(days_ago: int, orders: int, total: str, **kwargs) -> Customer:
     return CustomerFactory(last_paid_at=NOW - timedelta(days=days_ago), first_paid_at=NOW - timedelta(days=900),
                            paid_order_count=orders, order_count=orders, total_paid=Decimal(total), **kwargs)
-
-
-def score_row(customer: Customer) -> CustomerScore:
-    return Customer.objects.select_related("score").get(pk=customer.pk).current_score
 
 
 def scores(customer: Customer) -> tuple:

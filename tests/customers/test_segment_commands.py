@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from customers.models import Customer, PointsEntry, Product
 from customers.tasks import segmentation_refresh_task
-from tests.factories import CustomerFactory, OrderFactory, TierFactory
+from tests.customers.factories import CustomerFactory, OrderFactory, TierFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from customers.segmentation.insight import segment_insight, top_products
 from customers.segmentation.purchases import customer_products_refresh
 from customers.segmentation.selectors import segment_members
 from customers.segmentation.services import segmentation_refresh
-from tests.factories import CustomerFactory, OrderFactory, OrderLineFactory
+from tests.customers.factories import CustomerFactory, OrderFactory, OrderLineFactory
 
 pytestmark = pytest.mark.django_db
 ZJ = {"op": "and", "conditions": [{"field": "province", "operator": "in", "value": ["浙江省"]}]}

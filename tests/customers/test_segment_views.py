@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from crm.models import AuditEvent
 from customers.models import CustomerTag, PointsEntry, Segment, SegmentationSettings, TimelineEvent
-from tests.factories import CustomerFactory, CustomerScoreFactory, TagFactory, TierFactory
+from tests.customers.factories import CustomerFactory, CustomerScoreFactory, TagFactory, TierFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,8 @@ from customers.importing.jobs import import_job_segmentation_refresh
 from customers.models import Customer, CustomerScore, SegmentationSettings
 from customers.segmentation._sql import refresh_lock
 from customers.segmentation.services import segmentation_refresh
-from tests.factories import CustomerFactory, JobFactory, OrderFactory, TierFactory
+from tests.crm.factories import JobFactory
+from tests.customers.factories import CustomerFactory, OrderFactory, TierFactory
 
 pytestmark = pytest.mark.postgres
 WAIT = 120  # seconds: only a bound for a test that would otherwise hang, never a figure asserted

@@ -13,7 +13,7 @@ from customers.models import CustomerTag, OrderLine, Product, Refund, Segment
 from customers.segmentation.compiler import DefinitionError, validate_definition
 from customers.segmentation.conditions import REGISTRY, field_condition, register_condition
 from customers.segmentation.selectors import segment_members, segment_snapshot
-from tests.factories import CustomerFactory, OrderFactory, TagFactory, TierFactory
+from tests.customers.factories import CustomerFactory, OrderFactory, TagFactory, TierFactory
 
 pytestmark = pytest.mark.django_db
 NOW = timezone.now()

@@ -6,7 +6,7 @@ import pytest
 
 from customers.models import AutoTagRule, Customer, CustomerTag, OrderLine
 from customers.segmentation.tags import autotag_apply, tag_add, tag_remove
-from tests.factories import CustomerFactory, OrderFactory, TagFactory
+from tests.customers.factories import CustomerFactory, OrderFactory, TagFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from customers.models import Customer, SegmentationSettings, TimelineEvent
 from customers.segmentation.tiers import tier_assign, tier_validate_count, tiers_upgrade, tiers_yearly_review
-from tests.factories import CustomerFactory, OrderFactory, TierFactory
+from tests.customers.factories import CustomerFactory, OrderFactory, TierFactory
 
 pytestmark = pytest.mark.django_db
 

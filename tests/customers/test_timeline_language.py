@@ -9,7 +9,7 @@ from customers.models import Tier, TimelineEvent
 from customers.segmentation.tiers import tier_assign
 from customers.services import customer_merge
 from customers.timeline import event_summary
-from tests.factories import CustomerFactory
+from tests.customers.factories import CustomerFactory
 
 from .importing_fixtures import SAMPLES
 

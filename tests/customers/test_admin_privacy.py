@@ -1,20 +1,14 @@
-"""/admin/ masks contact data, sends a reveal through the logged reveal, and cannot write the audit log."""
+"""/admin/ masks customers' and orders' contact data and sends a reveal through the logged reveal."""
 
 import pytest
 from django.urls import reverse
 
 from crm.models import AuditEvent
-from tests.factories import CustomerFactory, OrderFactory
+from tests.customers.factories import CustomerFactory, OrderFactory
 
 pytestmark = pytest.mark.django_db
 
 RAW = ("13812341234", "王玫瑰", "文三路", "wang@example.com", "13611112222", "赵收件", "建国路")
-
-
-@pytest.fixture
-def admin_client(client, superuser):
-    client.force_login(superuser)
-    return client
 
 
 def test_the_customer_change_page_shows_contact_data_masked(admin_client):
@@ -50,19 +44,3 @@ def test_a_reveal_reached_from_the_admin_is_logged(admin_client, superuser):
 
     assert "13812341234" in response.content.decode()
     assert AuditEvent.objects.filter(action="reveal", actor=superuser, object_id=str(customer.pk)).exists()
-
-
-def test_nobody_adds_changes_or_deletes_audit_events_in_the_admin(admin_client, superuser):
-    event = AuditEvent.objects.create(actor=superuser, action="export")
-
-    add = admin_client.get(reverse("admin:crm_auditevent_add"))
-    backdated = admin_client.post(reverse("admin:crm_auditevent_add"),
-                                  {"created_at_0": "2024-01-01", "created_at_1": "00:00:00", "action": "reveal"})
-    change = admin_client.post(reverse("admin:crm_auditevent_change", args=[event.pk]), {"action": "reveal"})
-    delete = admin_client.post(reverse("admin:crm_auditevent_delete", args=[event.pk]), {"post": "yes"})
-
-    assert add.status_code == 403 and backdated.status_code == 403
-    assert delete.status_code == 403
-    assert change.status_code == 403
-    assert list(AuditEvent.objects.values_list("action", flat=True)) == ["export"]
-    assert admin_client.get(reverse("admin:crm_auditevent_changelist")).status_code == 200

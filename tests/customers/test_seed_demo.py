@@ -3,7 +3,6 @@
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
-from django.utils import translation
 
 from crm.demo_accounts import DEMO_ACCOUNTS
 from customers.models import Customer, Order, OrderLine, Refund
@@ -76,10 +75,3 @@ def test_it_refuses_with_debug_off_unless_forced(settings, tmp_path):
     call_command("seed_demo", orders=0, directory=tmp_path, force=True)
     assert get_user_model().objects.filter(username="admin", is_superuser=True).exists()
 
-
-@pytest.mark.parametrize("language, label", [("zh-hans", "店长"), ("en", "店长 (Manager)")])
-def test_the_banner_names_each_role_once_in_chinese_and_with_its_label_in_english(language, label):
-    manager = next(account for account in DEMO_ACCOUNTS if account.username == "manager")
-
-    with translation.override(language):
-        assert manager.role_label == label

@@ -1,12 +1,11 @@
-"""factory-boy factories for every model tests create. Chinese names and regions, as in a real shop."""
+"""factory-boy factories for the customer base: customers, orders, lines, refunds, addresses, notes, scores,
+tags, tiers, timeline events. Chinese names and regions, as in a real shop."""
 
 from decimal import Decimal
 
 import factory
-from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from crm.models import Job
 from customers.models import (
     Customer,
     CustomerAddress,
@@ -20,17 +19,6 @@ from customers.models import (
     Tier,
     TimelineEvent,
 )
-
-PASSWORD = "correct-horse-battery-staple"
-
-
-class UserFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = get_user_model()
-        django_get_or_create = ("username",)
-
-    username = factory.Sequence(lambda n: f"user{n}")
-    password = factory.django.Password(PASSWORD)
 
 
 class CustomerFactory(factory.django.DjangoModelFactory):
@@ -87,13 +75,6 @@ class TierFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"等级{n}")
     rank = factory.Sequence(lambda n: n + 1)
-
-
-class JobFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Job
-
-    kind = "test"
 
 
 class OrderLineFactory(factory.django.DjangoModelFactory):
