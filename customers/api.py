@@ -14,10 +14,12 @@ from rest_framework.response import Response
 
 from crm.ratelimit import SearchRateThrottle
 
-from . import selectors, services
+from . import selectors
 from .filters import CustomerFilter, OrderFilter
 from .models import Customer, Order, OrderLine, Refund, Tag, Tier
 from .pagination import UncountedPagination
+from .services.contact import customer_contact_reveal
+from .services.profile import EDITABLE_FIELDS, PossibleDuplicates, customer_create, customer_update
 
 
 class TierBriefSerializer(serializers.ModelSerializer):
@@ -87,8 +89,8 @@ class CustomerUpdateSerializer(UnknownFieldsRejected, serializers.ModelSerialize
 
     class Meta:
         model = Customer
-        fields = list(services.EDITABLE_FIELDS)
-        extra_kwargs = {name: {"required": False} for name in services.EDITABLE_FIELDS}
+        fields = list(EDITABLE_FIELDS)
+        extra_kwargs = {name: {"required": False} for name in EDITABLE_FIELDS}
 
 
 class CustomerCreateSerializer(UnknownFieldsRejected, serializers.ModelSerializer):
@@ -100,8 +102,8 @@ class CustomerCreateSerializer(UnknownFieldsRejected, serializers.ModelSerialize
 
     class Meta:
         model = Customer
-        fields = ["buyer_nick", *services.EDITABLE_FIELDS, "confirm_duplicate"]
-        extra_kwargs = {name: {"required": False} for name in services.EDITABLE_FIELDS}
+        fields = ["buyer_nick", *EDITABLE_FIELDS, "confirm_duplicate"]
+        extra_kwargs = {name: {"required": False} for name in EDITABLE_FIELDS}
 
     unknown_field_message = _("This field cannot be set.")
 
@@ -177,9 +179,9 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         data = dict(serializer.validated_data)
         buyer_nick, confirm = data.pop("buyer_nick", ""), data.pop("confirm_duplicate", False)
         try:
-            customer = services.customer_create(data=data, actor=request.user, buyer_nick=buyer_nick,
+            customer = customer_create(data=data, actor=request.user, buyer_nick=buyer_nick,
                                                 source=Customer.Source.API, confirm_duplicate=confirm)
-        except services.PossibleDuplicates as exc:  # a plain 400 body: ValidationError would turn ids into text
+        except PossibleDuplicates as exc:  # a plain 400 body: ValidationError would turn ids into text
             return Response({**exc.message_dict,
                              "possible_duplicates": PossibleDuplicateSerializer(exc.customers, many=True).data},
                             status=status.HTTP_400_BAD_REQUEST)
@@ -195,7 +197,7 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         customer = self.get_object()
         serializer = CustomerUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        customer = services.customer_update(customer=customer, data=serializer.validated_data, actor=request.user)
+        customer = customer_update(customer=customer, data=serializer.validated_data, actor=request.user)
         return Response(CustomerSerializer(customer, context=self.get_serializer_context()).data)
 
     @extend_schema(
@@ -208,7 +210,7 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         customer = self.get_object()
         serializer = RevealSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        raw = services.customer_contact_reveal(customer=customer, actor=request.user,
+        raw = customer_contact_reveal(customer=customer, actor=request.user,
                                                reason=serializer.validated_data["reason"])
         payload = {"id": customer.pk, **raw, **{k: getattr(customer, k) for k in
                                                 ("province", "city", "district", "postcode")}}

@@ -13,10 +13,11 @@ from datetime import timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer, CustomerScore, SegmentationSettings
-from customers.services import TimelineRow, timeline_record_many
+from customers.services.timeline import TimelineRow, register_kind, timeline_record_many
 
 from ._sql import chunks, dt, in_ids, is_distinct
 
@@ -37,6 +38,17 @@ def stage_choices() -> list[tuple[str, str]]:
 
 def stage_label(key: str) -> str:
     return str(STAGES.get(key, key))
+
+
+def _stage_change(data: dict) -> str:
+    return gettext("Lifecycle stage: %(from)s → %(to)s") % {
+        "from": stage_label(data["from"]), "to": stage_label(data["to"]),
+    }
+
+
+def register_lifecycle_kind() -> None:
+    """The timeline kind of a stage change, told with the stage names defined here (CustomersConfig.ready())."""
+    register_kind(TIMELINE_KIND, _("Lifecycle stage changed"), _stage_change)
 
 
 def stage_case(*, now, shop: SegmentationSettings, prefix: str = "") -> tuple[str, list]:
@@ -99,7 +111,7 @@ def _refresh_batch(*, ids: list[int] | None, now, shop) -> int:
 def lifecycle_record_changes_from(changes_sql: str, params: list, *, now) -> int:
     """Record on the timeline the changes a query gives as rows (id, old, new); rows with no old stage (the
     first stage) or the same stage are not changes. Returns how many were recorded. The stages are stored as
-    codes and named in the reader's language when shown (customers/timeline.py)."""
+    codes and named in the reader's language when shown (_stage_change)."""
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT s.id, s.old, s.new FROM ({changes_sql}) s WHERE s.old <> '' AND s.old <> s.new",
                        params)

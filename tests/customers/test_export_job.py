@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 
 from crm.models import AuditEvent, Job
 from customers.audit import CustomerAudit
-from customers.services import customer_export_files_purge
+from customers.services.export import customer_export_files_purge
 from tests.factories import CustomerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -137,7 +137,7 @@ def test_a_real_worker_writes_the_export_through_redis(manager, settings, django
 
     from django.db import connection
 
-    from customers.services import customer_export_job_create
+    from customers.services.jobs import customer_export_job_create
     from customers.tasks import customer_export_job_run
 
     for _ in range(3):

@@ -7,7 +7,7 @@ from django.utils import timezone, translation
 
 from customers.models import Customer, CustomerScore, SegmentationSettings, TimelineEvent
 from customers.segmentation.lifecycle import lifecycle_refresh
-from customers.timeline import event_summary
+from customers.services.timeline import event_summary
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
