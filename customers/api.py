@@ -16,8 +16,11 @@ from crm.ratelimit import SearchRateThrottle
 
 from . import selectors
 from .filters import CustomerFilter, OrderFilter
+from .importing.api import register as register_imports
 from .models import Customer, Order, OrderLine, Refund, Tag, Tier
 from .pagination import UncountedPagination
+from .segmentation.api import CustomerScoreFields
+from .segmentation.api import register as register_segmentation
 from .services.contact import customer_contact_reveal
 from .services.profile import EDITABLE_FIELDS, PossibleDuplicates, customer_create, customer_update
 
@@ -32,16 +35,6 @@ class TagBriefSerializer(serializers.ModelSerializer):
     class Meta:
         model = Tag
         fields = ["id", "name", "color"]
-
-
-class CustomerScoreFields(serializers.Serializer):
-    """The RFM scores and stage under their historical names, read from CustomerScore (blank when unscored)."""
-
-    rfm_r = serializers.IntegerField(source="current_score.rfm_r", read_only=True, allow_null=True)
-    rfm_f = serializers.IntegerField(source="current_score.rfm_f", read_only=True, allow_null=True)
-    rfm_m = serializers.IntegerField(source="current_score.rfm_m", read_only=True, allow_null=True)
-    rfm_group = serializers.CharField(source="current_score.rfm_group", read_only=True)
-    lifecycle_stage = serializers.CharField(source="current_score.lifecycle_stage", read_only=True)
 
 
 class CustomerSerializer(CustomerScoreFields, serializers.ModelSerializer):
@@ -288,9 +281,5 @@ def register(router) -> None:
     """Add this app's viewsets to the project router (crm/api.py)."""
     router.register("customers", CustomerViewSet, basename="customer")
     router.register("orders", OrderViewSet, basename="order")
-    from .segment_api import register as register_segmentation  # segments, tags, tiers, points
-
-    register_segmentation(router)
-    from .import_api import register as register_imports  # import jobs (upload, status, result)
-
-    register_imports(router)
+    register_segmentation(router)  # segments, tags, tiers, points
+    register_imports(router)  # import jobs (upload, status, result)

@@ -11,12 +11,12 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from crm.models import Job
+from customers.models import ImportFile
+from customers.pagination import UncountedPagination
+from customers.services.jobs import import_job_create
 
-from .import_forms import validate_export_uploads
-from .importing.jobs import KIND
-from .models import ImportFile
-from .pagination import UncountedPagination
-from .services.jobs import import_job_create
+from .forms import validate_export_uploads
+from .jobs import KIND
 
 
 class ImportFileSerializer(serializers.ModelSerializer):

@@ -4,10 +4,10 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.shortcuts import redirect, render
 
 from crm.models import Job
+from customers.services.jobs import import_job_create
 
-from .import_forms import ImportUploadForm
-from .importing.jobs import KIND
-from .services.jobs import import_job_create
+from .forms import ImportUploadForm
+from .jobs import KIND
 
 
 @login_required
