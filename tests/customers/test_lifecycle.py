@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone, translation
 
 from customers.models import Customer, CustomerScore, SegmentationSettings, TimelineEvent
-from customers.segmentation.lifecycle import lifecycle_refresh
+from customers.segmentation.scores import lifecycle_refresh
 from customers.services.timeline import event_summary
 from tests.factories import CustomerFactory
 
