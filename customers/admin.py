@@ -11,7 +11,7 @@ from .models import Customer, Order, Product, Refund, Segment, Tag, Tier
 
 def _reveal_link(customer):
     # The admin never shows contact data raw: a reveal happens on the customer page, which asks for a reason and
-    # writes the audit event (customers.services.customer_contact_reveal).
+    # writes the audit event (customers.services.contact.customer_contact_reveal).
     if customer is None:
         return "—"
     return format_html('<a href="{}#reveal-form">{}</a>', reverse("customers:detail", args=[customer.pk]),

@@ -14,10 +14,15 @@ from rest_framework.response import Response
 
 from crm.ratelimit import SearchRateThrottle
 
-from . import selectors, services
+from . import selectors
 from .filters import CustomerFilter, OrderFilter
+from .importing.api import register as register_imports
 from .models import Customer, Order, OrderLine, Refund, Tag, Tier
 from .pagination import UncountedPagination
+from .segmentation.api import CustomerScoreFields
+from .segmentation.api import register as register_segmentation
+from .services.contact import customer_contact_reveal
+from .services.profile import EDITABLE_FIELDS, PossibleDuplicates, customer_create, customer_update
 
 
 class TierBriefSerializer(serializers.ModelSerializer):
@@ -30,16 +35,6 @@ class TagBriefSerializer(serializers.ModelSerializer):
     class Meta:
         model = Tag
         fields = ["id", "name", "color"]
-
-
-class CustomerScoreFields(serializers.Serializer):
-    """The RFM scores and stage under their historical names, read from CustomerScore (blank when unscored)."""
-
-    rfm_r = serializers.IntegerField(source="current_score.rfm_r", read_only=True, allow_null=True)
-    rfm_f = serializers.IntegerField(source="current_score.rfm_f", read_only=True, allow_null=True)
-    rfm_m = serializers.IntegerField(source="current_score.rfm_m", read_only=True, allow_null=True)
-    rfm_group = serializers.CharField(source="current_score.rfm_group", read_only=True)
-    lifecycle_stage = serializers.CharField(source="current_score.lifecycle_stage", read_only=True)
 
 
 class CustomerSerializer(CustomerScoreFields, serializers.ModelSerializer):
@@ -87,8 +82,8 @@ class CustomerUpdateSerializer(UnknownFieldsRejected, serializers.ModelSerialize
 
     class Meta:
         model = Customer
-        fields = list(services.EDITABLE_FIELDS)
-        extra_kwargs = {name: {"required": False} for name in services.EDITABLE_FIELDS}
+        fields = list(EDITABLE_FIELDS)
+        extra_kwargs = {name: {"required": False} for name in EDITABLE_FIELDS}
 
 
 class CustomerCreateSerializer(UnknownFieldsRejected, serializers.ModelSerializer):
@@ -100,8 +95,8 @@ class CustomerCreateSerializer(UnknownFieldsRejected, serializers.ModelSerialize
 
     class Meta:
         model = Customer
-        fields = ["buyer_nick", *services.EDITABLE_FIELDS, "confirm_duplicate"]
-        extra_kwargs = {name: {"required": False} for name in services.EDITABLE_FIELDS}
+        fields = ["buyer_nick", *EDITABLE_FIELDS, "confirm_duplicate"]
+        extra_kwargs = {name: {"required": False} for name in EDITABLE_FIELDS}
 
     unknown_field_message = _("This field cannot be set.")
 
@@ -177,9 +172,9 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         data = dict(serializer.validated_data)
         buyer_nick, confirm = data.pop("buyer_nick", ""), data.pop("confirm_duplicate", False)
         try:
-            customer = services.customer_create(data=data, actor=request.user, buyer_nick=buyer_nick,
+            customer = customer_create(data=data, actor=request.user, buyer_nick=buyer_nick,
                                                 source=Customer.Source.API, confirm_duplicate=confirm)
-        except services.PossibleDuplicates as exc:  # a plain 400 body: ValidationError would turn ids into text
+        except PossibleDuplicates as exc:  # a plain 400 body: ValidationError would turn ids into text
             return Response({**exc.message_dict,
                              "possible_duplicates": PossibleDuplicateSerializer(exc.customers, many=True).data},
                             status=status.HTTP_400_BAD_REQUEST)
@@ -195,7 +190,7 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         customer = self.get_object()
         serializer = CustomerUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        customer = services.customer_update(customer=customer, data=serializer.validated_data, actor=request.user)
+        customer = customer_update(customer=customer, data=serializer.validated_data, actor=request.user)
         return Response(CustomerSerializer(customer, context=self.get_serializer_context()).data)
 
     @extend_schema(
@@ -208,7 +203,7 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         customer = self.get_object()
         serializer = RevealSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        raw = services.customer_contact_reveal(customer=customer, actor=request.user,
+        raw = customer_contact_reveal(customer=customer, actor=request.user,
                                                reason=serializer.validated_data["reason"])
         payload = {"id": customer.pk, **raw, **{k: getattr(customer, k) for k in
                                                 ("province", "city", "district", "postcode")}}
@@ -286,9 +281,5 @@ def register(router) -> None:
     """Add this app's viewsets to the project router (crm/api.py)."""
     router.register("customers", CustomerViewSet, basename="customer")
     router.register("orders", OrderViewSet, basename="order")
-    from .segment_api import register as register_segmentation  # segments, tags, tiers, points
-
-    register_segmentation(router)
-    from .import_api import register as register_imports  # import jobs (upload, status, result)
-
-    register_imports(router)
+    register_segmentation(router)  # segments, tags, tiers, points
+    register_imports(router)  # import jobs (upload, status, result)

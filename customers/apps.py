@@ -15,9 +15,11 @@ class CustomersConfig(AppConfig):
         from .note_conditions import register_note_conditions
         from .roles import register_customer_role_rules
         from .schedule import register_customer_beat
+        from .segmentation.lifecycle import register_lifecycle_kind
 
         # Segment conditions other modules add to the builder's registry (here: notes written by the team).
         register_note_conditions()
+        register_lifecycle_kind()
         register_job_kind("import_orders", _("Order import"))
         register_job_kind("export_customers", _("Customer export"))
         register_urls("customers/", "customers.urls")

@@ -175,7 +175,7 @@ class CustomerFilter(django_filters.FilterSet):
         if digits.isdigit() and len(digits) == 11 and user is not None and can_reveal_pii(user):
             # Narrow by the indexed tail first, then match the end of the stored phone (which may carry +86).
             found = queryset.filter(phone_tail=digits[-4:], phone__endswith=digits)
-            from .services import customer_phone_search_record  # local, like services' own use of selectors
+            from .services.contact import customer_phone_search_record  # local, like services' own use of selectors
 
             customer_phone_search_record(actor=user, phone=digits, queryset=found)
             return found

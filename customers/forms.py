@@ -1,4 +1,4 @@
-"""Forms validate; the services in customers/services.py write."""
+"""Forms validate; the services in customers/services/ write."""
 
 import json
 
@@ -6,7 +6,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .models import Customer
-from .services import CONTACT_FIELDS, EDITABLE_FIELDS, customer_edit_base
+from .services.contact import CONTACT_FIELDS
+from .services.profile import EDITABLE_FIELDS, customer_edit_base
 
 
 class DateInput(forms.DateInput):
@@ -18,7 +19,7 @@ class CustomerForm(forms.ModelForm):
     shows their stored values (nobody sees them raw on a page without a logged reveal), so a blank contact
     field means "keep what is stored".
 
-    `base` carries the fields as the form opened them (services.customer_edit_base), so a save writes only what
+    `base` carries the fields as the form opened them (services.profile.customer_edit_base), so a save writes only what
     this editor changed and is told when someone else changed the same field meanwhile."""
 
     base = forms.CharField(widget=forms.HiddenInput, required=False)

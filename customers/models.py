@@ -113,7 +113,7 @@ class Customer(TimeStampedModel):
     opted_out = models.BooleanField(_("opted out"), default=False)
     opted_out_at = models.DateTimeField(_("opted out at"), null=True, blank=True)
 
-    # Derived from orders and refunds; recomputed in SQL by customers.services.customer_stats_refresh.
+    # Derived from orders and refunds; recomputed in SQL by customers.stats.customer_stats_refresh.
     first_order_at = models.DateTimeField(_("first order"), null=True, blank=True)
     last_order_at = models.DateTimeField(_("last order"), null=True, blank=True)
     first_paid_at = models.DateTimeField(_("first paid order"), null=True, blank=True)
@@ -476,11 +476,11 @@ class Refund(models.Model):
 
 
 class TimelineEvent(models.Model):
-    """One thing that happened to a customer. Every app writes here through customers.services.timeline_record,
+    """One thing that happened to a customer. Every app writes here through customers.services.timeline.timeline_record,
     so the customer page shows imports, edits, messages, coupons, tickets and reviews in one list."""
 
     customer = models.ForeignKey(Customer, related_name="timeline", on_delete=models.CASCADE)
-    kind = models.CharField(_("kind"), max_length=40)  # see customers/timeline.py for the known kinds
+    kind = models.CharField(_("kind"), max_length=40)  # see customers/services/timeline.py for the known kinds
     occurred_at = models.DateTimeField(_("when"), default=timezone.now)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     summary = models.CharField(_("summary"), max_length=300)

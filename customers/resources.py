@@ -18,7 +18,7 @@ from openpyxl import Workbook
 
 from .models import Customer, CustomerScore
 from .selectors import customer_contact
-from .services import CONTACT_FIELDS
+from .services.contact import CONTACT_FIELDS
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 CHUNK = 2000

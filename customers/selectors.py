@@ -177,7 +177,7 @@ def order_get(*, user, pk: int) -> Order:
 
 # --- Masking --------------------------------------------------------------------------------------
 # Contact details are masked for everyone by default (managers included); a manager sees them raw only in
-# the one response that follows a logged reveal (customers.services.customer_contact_reveal).
+# the one response that follows a logged reveal (customers.services.contact.customer_contact_reveal).
 
 
 def mask_email(email: str) -> str:

@@ -39,7 +39,7 @@ def tiers_yearly_review_task() -> int:
 
 @shared_task(bind=True, acks_late=True, max_retries=3)
 def import_job_run(self, job_id: int) -> str | None:
-    """Run the import Job `job_id` (queued by customers.services.import_job_create). Idempotent: the job is
+    """Run the import Job `job_id` (queued by customers.services.jobs.import_job_create). Idempotent: the job is
     claimed with a conditional update, so a repeated delivery does nothing while a live worker has it, and a
     delivery after its worker died takes it over once its heartbeat is stale (importing again is safe)."""
     from crm.jobs import job_task_guard
@@ -52,7 +52,7 @@ def import_job_run(self, job_id: int) -> str | None:
 
 @shared_task
 def import_uploads_purge_task() -> int:
-    from .services import import_uploads_purge
+    from .services.uploads import import_uploads_purge
 
     return import_uploads_purge()
 
@@ -62,11 +62,11 @@ def import_uploads_purge_task() -> int:
 
 @shared_task(bind=True, acks_late=True, max_retries=3)
 def customer_export_job_run(self, job_id: int) -> str | None:
-    """Write the export Job `job_id` (queued by customers.services.customer_export_job_create). Idempotent, and
+    """Write the export Job `job_id` (queued by customers.services.jobs.customer_export_job_create). Idempotent, and
     taken over after a lost worker like the import job."""
     from crm.jobs import job_run, job_task_guard
 
-    from .services import customer_export_work
+    from .services.export import customer_export_work
 
     job_task_guard(self, job_id=job_id)
     return job_run(job_id=job_id, work=customer_export_work)
@@ -74,6 +74,6 @@ def customer_export_job_run(self, job_id: int) -> str | None:
 
 @shared_task
 def customer_export_files_purge_task() -> int:
-    from .services import customer_export_files_purge
+    from .services.export import customer_export_files_purge
 
     return customer_export_files_purge()

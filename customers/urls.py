@@ -1,6 +1,8 @@
 from django.urls import path
 
-from . import import_views, segment_urls, views
+from . import views
+from .importing import views as import_views
+from .segmentation import urls as segment_urls
 
 app_name = "customers"
 urlpatterns = [
@@ -19,5 +21,5 @@ urlpatterns = [
     path("orders/", views.order_list, name="orders"),
     path("orders/<int:pk>/", views.order_detail, name="order-detail"),
     path("import/", import_views.import_upload, name="import"),
-    *segment_urls.urlpatterns,  # segments, RFM, tiers, tags, points (customers/segment_urls.py)
+    *segment_urls.urlpatterns,  # segments, RFM, tiers, tags, points (customers/segmentation/urls.py)
 ]

@@ -15,12 +15,17 @@ from django.views.generic import FormView, ListView, UpdateView
 from crm.models import Job
 from crm.ratelimit import search_allowed
 
-from . import selectors, services
+from . import selectors
 from .filters import CUSTOMER_SORTS, DEFAULT_SORT, lifecycle_choices
 from .forms import CustomerCreateForm, CustomerForm, CustomerNoteForm, MergeConfirmForm, MergePickForm, RevealForm
 from .models import Customer, CustomerMerge, Tag
 from .pagination import paginate_uncounted
-from .timeline import event_summary, kind_label
+from .services import export as export_services  # modules: the views below carry the services' names
+from .services import merge as merge_services
+from .services import profile as profile_services
+from .services.contact import customer_contact_raw, customer_contact_reveal
+from .services.jobs import customer_export_job_create
+from .services.timeline import event_summary, kind_label
 
 PAGE_SIZE = 50
 REVEAL_SESSION_KEY = "customers.revealed"
@@ -157,7 +162,7 @@ def customer_detail(request, pk: int):
     # A reveal answers with a redirect here (so a reload never re-posts it); the session remembers only which
     # customer was revealed, never the values, and the mark is spent on this one response.
     if request.session.pop(REVEAL_SESSION_KEY, None) == customer.pk and request.user.has_perm("customers.view_pii"):
-        response = _show_customer(request, customer, raw=services.customer_contact_raw(customer=customer))
+        response = _show_customer(request, customer, raw=customer_contact_raw(customer=customer))
         response["Cache-Control"] = "no-store"  # the raw values must not be kept by the browser or a proxy
         return response
     return _show_customer(request, customer)
@@ -171,7 +176,7 @@ def customer_note_add(request, pk: int):
     form = CustomerNoteForm(request.POST)
     if form.is_valid():
         try:
-            services.customer_note_add(customer=customer, author=request.user, body=form.cleaned_data["body"])
+            profile_services.customer_note_add(customer=customer, author=request.user, body=form.cleaned_data["body"])
         except ValidationError as exc:
             form.add_error("body", exc.message_dict.get("body", exc.messages))
         else:
@@ -191,7 +196,7 @@ def customer_reveal(request, pk: int):
     if not form.is_valid():
         return _show_customer(request, customer, reveal_form=form, status=400)
     try:
-        services.customer_contact_reveal(customer=customer, actor=request.user, reason=form.cleaned_data["reason"])
+        customer_contact_reveal(customer=customer, actor=request.user, reason=form.cleaned_data["reason"])
     except ValidationError as exc:
         form.add_error("reason", exc.message_dict.get("reason", exc.messages))
         return _show_customer(request, customer, reveal_form=form, status=400)
@@ -214,9 +219,9 @@ class CustomerEditView(PermissionRequiredMixin, UpdateView):
 
     def form_valid(self, form):
         try:
-            services.customer_update(customer=self.object, data=form.changes(), actor=self.request.user,
+            profile_services.customer_update(customer=self.object, data=form.changes(), actor=self.request.user,
                                      base=form.cleaned_data["base"])
-        except services.EditConflict as exc:
+        except profile_services.EditConflict as exc:
             # Carry the current state: saving again now replaces the other editor's values on purpose.
             form.data = form.data.copy()
             form.data["base"] = json.dumps(exc.base)
@@ -246,11 +251,11 @@ class CustomerCreateView(PermissionRequiredMixin, FormView):
 
     def form_valid(self, form):
         try:
-            customer = services.customer_create(
+            customer = profile_services.customer_create(
                 data=form.profile(), actor=self.request.user, buyer_nick=form.cleaned_data["buyer_nick"],
                 confirm_duplicate=form.cleaned_data["confirm_duplicate"],
             )
-        except services.PossibleDuplicates as exc:
+        except profile_services.PossibleDuplicates as exc:
             form.add_error(None, exc.messages)
             form.offer_confirmation()
             for twin in exc.customers:
@@ -281,7 +286,7 @@ def customer_merge(request, pk: int):
         if source is None:
             return redirect("customers:merge", pk=target.pk)
         try:
-            services.customer_merge(source=source, target=target, actor=request.user)
+            merge_services.customer_merge(source=source, target=target, actor=request.user)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
             return redirect("customers:merge", pk=target.pk)
@@ -330,7 +335,7 @@ def customer_merge_candidates(request, pk: int):
 def merge_undo(request, pk: int):
     merge = get_object_or_404(CustomerMerge, pk=pk)
     try:
-        services.customer_unmerge(merge=merge, actor=request.user)
+        merge_services.customer_unmerge(merge=merge, actor=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -350,12 +355,12 @@ def customer_export(request):
     file_format = request.GET.get("format", "csv")
     filters = {k: v for k, v in request.GET.lists() if k not in ("format", "page")}
     try:
-        if services.customer_export_needs_job(queryset=filterset.qs):
-            job = services.customer_export_job_create(actor=request.user, filters=filters, file_format=file_format)
+        if export_services.customer_export_needs_job(queryset=filterset.qs):
+            job = customer_export_job_create(actor=request.user, filters=filters, file_format=file_format)
             messages.info(request, _("This export is big: it is being written in the background. Download it "
                                      "from this page when it is ready."))
             return redirect("job-detail", pk=job.pk)
-        out, _count = services.customer_export(actor=request.user, queryset=filterset.qs, filters=filters,
+        out, _count = export_services.customer_export(actor=request.user, queryset=filterset.qs, filters=filters,
                                                file_format=file_format)
     except PermissionDenied:
         raise
@@ -372,7 +377,7 @@ def customer_export_download(request, pk: int):
     """The file of a finished export job, to the manager who asked for it (files sit in private storage, which
     no URL serves)."""
     job = get_object_or_404(
-        Job.objects.filter(kind=services.EXPORT_JOB_KIND, status=Job.Status.SUCCEEDED, result__has_key="file"),
+        Job.objects.filter(kind=export_services.EXPORT_JOB_KIND, status=Job.Status.SUCCEEDED, result__has_key="file"),
         pk=pk, created_by=request.user,
     )
     try:

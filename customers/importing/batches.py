@@ -201,7 +201,7 @@ def _customers_of_orders(order_ids: list[int]) -> set[int]:
 def _write_timeline(affected: set, run: RunState) -> None:
     """One event per customer for the run's new and updated orders, one for its status changes; a file of the
     same run adds to them (the dedupe key is the run's), an import run again changes nothing."""
-    from customers.services import TimelineRow, timeline_record_many
+    from customers.services.timeline import TimelineRow, timeline_record_many
 
     rows = []
     for cid in sorted(affected):

@@ -187,7 +187,7 @@ def rekeyed_merge(state: FileState, run: RunState) -> None:
     2017 export gives to their member name), now without any order: each is merged into the customer that took
     its orders (the one that took most, when several did), so the buyer is not left behind as an empty
     potential customer. After the file's figures; the segmentation is refreshed once after the run."""
-    from customers.services import customer_merge
+    from customers.services.merge import customer_merge
 
     emptied = Customer.objects.filter(id__in=sorted(state.rekeyed), merged_into=None, orders=None).order_by("id")
     for source in emptied:

@@ -11,14 +11,14 @@ is not a change and is not recorded (otherwise the first import of a shop's hist
 
 from datetime import timedelta
 
-from django.db import connection, transaction
-from django.utils import timezone
+from django.db import connection
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import Customer, CustomerScore, SegmentationSettings
-from customers.services import TimelineRow, timeline_record_many
+from customers.models import SegmentationSettings
+from customers.services.timeline import TimelineRow, register_kind, timeline_record_many
 
-from ._sql import chunks, dt, in_ids, is_distinct
+from ._sql import dt
 
 PROSPECT, NEW, ACTIVE, DORMANT, CHURNED = "prospect", "new", "active", "dormant", "churned"
 STAGES = {
@@ -39,6 +39,17 @@ def stage_label(key: str) -> str:
     return str(STAGES.get(key, key))
 
 
+def _stage_change(data: dict) -> str:
+    return gettext("Lifecycle stage: %(from)s → %(to)s") % {
+        "from": stage_label(data["from"]), "to": stage_label(data["to"]),
+    }
+
+
+def register_lifecycle_kind() -> None:
+    """The timeline kind of a stage change, told with the stage names defined here (CustomersConfig.ready())."""
+    register_kind(TIMELINE_KIND, _("Lifecycle stage changed"), _stage_change)
+
+
 def stage_case(*, now, shop: SegmentationSettings, prefix: str = "") -> tuple[str, list]:
     """The stage of a customer row as a CASE over its paid-order dates; `prefix` qualifies the columns ("c.")."""
     last, first = f"{prefix}last_paid_at", f"{prefix}first_paid_at"
@@ -56,50 +67,10 @@ def stage_case(*, now, shop: SegmentationSettings, prefix: str = "") -> tuple[st
     return sql, params
 
 
-@transaction.atomic
-def lifecycle_refresh(*, customer_ids: list[int] | None = None, now=None) -> int:
-    """Set every (or the given) customers' stage; record changes on the timeline. Returns how many changed
-    (a first stage counts)."""
-    now = now or timezone.now()
-    shop = SegmentationSettings.load()
-    batches = [None] if customer_ids is None else list(chunks(customer_ids))
-    changed = 0
-    for ids in batches:
-        changed += _refresh_batch(ids=ids, now=now, shop=shop)
-    return changed
-
-
-def _refresh_batch(*, ids: list[int] | None, now, shop) -> int:
-    """The stage changes of these customers into the score table's temporary table of changes (scores.py, which
-    writes it), their scores carried over; on the timeline first."""
-    from .scores import CHANGES, changes_create, changes_write
-
-    stage, stage_params = stage_case(now=now, shop=shop, prefix="c.")
-    scope, scope_params = in_ids("c.id", ids)
-    d = is_distinct()
-    changes_create(
-        f"""
-        SELECT c.id, sc.customer_id IS NOT NULL AS has_row, COALESCE(sc.lifecycle_stage, '') AS old_stage,
-               sc.rfm_r AS r, sc.rfm_f AS f, sc.rfm_m AS m, COALESCE(sc.rfm_group, '') AS grp, ({stage}) AS stage,
-               c.last_paid_at AS paid
-        FROM {Customer._meta.db_table} c LEFT JOIN {CustomerScore._meta.db_table} sc ON sc.customer_id = c.id
-        WHERE c.merged_into_id IS NULL{scope}
-              AND (sc.customer_id IS NULL OR sc.lifecycle_stage {d} ({stage}) OR sc.last_paid_at {d} c.last_paid_at)
-        """,
-        [*stage_params, *scope_params, *stage_params],
-    )
-    lifecycle_record_changes_from(f"SELECT id, old_stage AS old, stage AS new FROM {CHANGES}", [], now=now)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT COUNT(*) FROM {CHANGES} WHERE old_stage <> stage")
-        changed = cursor.fetchone()[0]
-    changes_write(now=now)
-    return changed
-
-
 def lifecycle_record_changes_from(changes_sql: str, params: list, *, now) -> int:
     """Record on the timeline the changes a query gives as rows (id, old, new); rows with no old stage (the
     first stage) or the same stage are not changes. Returns how many were recorded. The stages are stored as
-    codes and named in the reader's language when shown (customers/timeline.py)."""
+    codes and named in the reader's language when shown (_stage_change)."""
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT s.id, s.old, s.new FROM ({changes_sql}) s WHERE s.old <> '' AND s.old <> s.new",
                        params)

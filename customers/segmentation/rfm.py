@@ -100,11 +100,3 @@ def score_columns_sql(*, now, shop: SegmentationSettings) -> tuple[str, list]:
         r, f, m = score("last_paid_at"), score("paid_order_count"), score("total_paid")
     paying_only = [f"CASE WHEN {PAYING} THEN {expr} END" for expr in (r, f, m)]
     return f"{paying_only[0]} AS r, {paying_only[1]} AS f, {paying_only[2]} AS m", params
-
-
-def rfm_refresh(*, now=None) -> int:
-    """Score every paying customer and set their group; clear scores of customers with no paid order and of
-    merged-away ones. Writes only rows whose scores changed. Returns the number of rows written."""
-    from .scores import scores_refresh  # the same one-scan recompute, stages left as they are
-
-    return scores_refresh(now=now, stages=False)

@@ -1,4 +1,6 @@
-"""RFM scores and lifecycle stages of every customer: the nightly full recompute, in three set-based steps.
+"""Writes of the score table: RFM scores and lifecycle stages (rfm.py and lifecycle.py say what they are; the
+refreshes that write them live here, so the dependency goes one way). The nightly full recompute, in three
+set-based steps:
 
 1. ONE scan of the customers computes the new scores and stage (the quintiles as window functions over that
    same scan), joins the current ones from the score table and keeps only the customers where something
@@ -16,11 +18,11 @@ from django.utils import timezone
 
 from customers.models import Customer, CustomerScore, SegmentationSettings
 
-from ._sql import dt, is_distinct, refresh_lock
+from ._sql import chunks, dt, in_ids, is_distinct, refresh_lock
 from .lifecycle import lifecycle_record_changes_from, stage_case
 from .rfm import group_case_sql, score_columns_sql
 
-# The temporary table of changes, shared with lifecycle.lifecycle_refresh:
+# The temporary table of changes, shared with lifecycle_refresh below:
 # (id, has_row, old_stage, r, f, m, grp, stage, paid); old_stage is '' for a customer without a score row.
 CHANGES = "segmentation_score_changes"
 # Above this many written rows the planner's statistics of the score table are stale enough to matter
@@ -31,7 +33,7 @@ ANALYZE_AFTER = 10_000
 @transaction.atomic
 def scores_refresh(*, now=None, stages: bool = True) -> int:
     """RFM and lifecycle for all customers; stage changes on the timeline. Returns the rows written.
-    `stages=False`: RFM only (rfm.rfm_refresh, after an import that refreshes the stages of its customers)."""
+    `stages=False`: RFM only (rfm_refresh, after an import that refreshes the stages of its customers)."""
     refresh_lock()  # before reading the score table: another refresh's rows must be committed first
     now = now or timezone.now()
     shop = SegmentationSettings.load()
@@ -46,6 +48,50 @@ def scores_refresh(*, now=None, stages: bool = True) -> int:
         lifecycle_record_changes_from(f"SELECT id, old_stage AS old, stage AS new FROM {CHANGES}", [], now=now)
     written = changes_write(now=now)
     return written + _clear_merged()
+
+
+def rfm_refresh(*, now=None) -> int:
+    """Score every paying customer and set their group; clear scores of customers with no paid order and of
+    merged-away ones. Writes only rows whose scores changed. Returns the number of rows written."""
+    return scores_refresh(now=now, stages=False)  # the same one-scan recompute, stages left as they are
+
+
+@transaction.atomic
+def lifecycle_refresh(*, customer_ids: list[int] | None = None, now=None) -> int:
+    """Set every (or the given) customers' stage; record changes on the timeline. Returns how many changed
+    (a first stage counts)."""
+    now = now or timezone.now()
+    shop = SegmentationSettings.load()
+    batches = [None] if customer_ids is None else list(chunks(customer_ids))
+    changed = 0
+    for ids in batches:
+        changed += _refresh_batch(ids=ids, now=now, shop=shop)
+    return changed
+
+
+def _refresh_batch(*, ids: list[int] | None, now, shop) -> int:
+    """The stage changes of these customers into the temporary table of changes (changes_write
+    writes it), their scores carried over; on the timeline first."""
+    stage, stage_params = stage_case(now=now, shop=shop, prefix="c.")
+    scope, scope_params = in_ids("c.id", ids)
+    d = is_distinct()
+    changes_create(
+        f"""
+        SELECT c.id, sc.customer_id IS NOT NULL AS has_row, COALESCE(sc.lifecycle_stage, '') AS old_stage,
+               sc.rfm_r AS r, sc.rfm_f AS f, sc.rfm_m AS m, COALESCE(sc.rfm_group, '') AS grp, ({stage}) AS stage,
+               c.last_paid_at AS paid
+        FROM {Customer._meta.db_table} c LEFT JOIN {CustomerScore._meta.db_table} sc ON sc.customer_id = c.id
+        WHERE c.merged_into_id IS NULL{scope}
+              AND (sc.customer_id IS NULL OR sc.lifecycle_stage {d} ({stage}) OR sc.last_paid_at {d} c.last_paid_at)
+        """,
+        [*stage_params, *scope_params, *stage_params],
+    )
+    lifecycle_record_changes_from(f"SELECT id, old_stage AS old, stage AS new FROM {CHANGES}", [], now=now)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM {CHANGES} WHERE old_stage <> stage")
+        changed = cursor.fetchone()[0]
+    changes_write(now=now)
+    return changed
 
 
 def _changes_select(*, now, shop: SegmentationSettings, stages: bool) -> tuple[str, list]:

@@ -11,12 +11,10 @@ from customers.models import AutoTagRule, Segment, SegmentationSettings
 
 from ._sql import refresh_lock
 from .compiler import DefinitionError, validate_definition
-from .lifecycle import lifecycle_refresh
 from .points import points_expire, points_sync_orders
 from .purchases import customer_products_refresh
 from .repurchase import repurchase_intervals_refresh
-from .rfm import rfm_refresh
-from .scores import scores_refresh, scores_vacuum_after_recompute
+from .scores import lifecycle_refresh, rfm_refresh, scores_refresh, scores_vacuum_after_recompute
 from .tags import autotag_apply
 from .tiers import tiers_upgrade
 

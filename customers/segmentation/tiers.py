@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer, Order, SegmentationSettings, Tier
-from customers.services import TimelineRow, timeline_record_many
+from customers.services.timeline import TimelineRow, timeline_record_many
 
 from ._sql import chunks
 
@@ -47,7 +47,7 @@ def _metric(shop: SegmentationSettings, *, now):
 
 def _record_changes(*, ids: list[int], old_names: dict, new_tier: Tier | None, reason: dict, actor=None, now) -> None:
     """On each customer's timeline: from which tier to which, and why. `reason` is data the page renders in the
-    reader's language (customers/timeline.py): {"reason": "upgrade", "threshold": …}, {"reason":
+    reader's language (customers/services/timeline.py): {"reason": "upgrade", "threshold": …}, {"reason":
     "yearly_review"}, or {"reason": <the text a person gave>}."""
     new_name = new_tier.name if new_tier else None
     rows = [

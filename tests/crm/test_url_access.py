@@ -69,7 +69,7 @@ EXPECTED = {
     "order-detail": (lambda: {"pk": _an_order_pk()}, API_CUSTOMERS_READ),
     "customers:import": (None, MARKETING),
     "customers:segments": (None, MARKETING),
-    # Segmentation (customers/segment_urls.py, customers/segment_api.py): marketing builds segments; the agent
+    # Segmentation (customers/segmentation/urls.py, customers/segmentation/api.py): marketing builds segments; the agent
     # may read tags, tiers and points but change nothing; only a manager exports members.
     "customers:segment-create": (None, MARKETING),
     "customers:segment-count": (None, POST_MARKETING),

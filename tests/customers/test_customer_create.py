@@ -7,7 +7,7 @@ from crm.models import AuditEvent
 from customers.audit import CustomerAudit
 from customers.models import Customer, TimelineEvent
 from customers.selectors import customer_possible_duplicates
-from customers.services import PossibleDuplicates, customer_create
+from customers.services.profile import PossibleDuplicates, customer_create
 from tests.customers.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db

@@ -5,13 +5,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from crm.models import AuditEvent
 from customers.models import Customer, TimelineEvent
-from customers.services import (
-    customer_consent_give,
-    customer_contact_reveal,
-    customer_create,
-    customer_opt_out,
-    customer_update,
-)
+from customers.services.contact import customer_contact_reveal
+from customers.services.profile import customer_consent_give, customer_create, customer_opt_out, customer_update
 from tests.customers.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db

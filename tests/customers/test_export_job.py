@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 
 from crm.models import AuditEvent, Job
 from customers.audit import CustomerAudit
-from customers.services import customer_export_files_purge
+from customers.services.export import customer_export_files_purge
 from tests.crm.factories import UserFactory
 from tests.customers.factories import CustomerFactory
 
@@ -132,7 +132,9 @@ def test_export_files_are_deleted_after_a_week_and_the_job_says_so(client_for, m
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_writes_the_export_through_redis(manager, worker_queue, django_capture_on_commit_callbacks):
     """The task is registered, reaches a worker process through Redis, and the web side finds its file."""
-    from customers.services import customer_export_job_create
+
+
+    from customers.services.jobs import customer_export_job_create
     from customers.tasks import customer_export_job_run
 
     for _ in range(3):

@@ -10,7 +10,7 @@ from crm.services import job_finish
 from customers.importing import import_files
 from customers.importing.messages import reason_display
 from customers.models import Customer, Order
-from customers.services import import_job_create
+from customers.services.jobs import import_job_create
 from tests.crm.factories import JobFactory
 
 from .importing_fixtures import LINE_HEADER_2017, ORDER_HEADER, export_text, line_row, order_row, write_export

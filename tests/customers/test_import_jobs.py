@@ -7,7 +7,7 @@ from django.urls import reverse
 from crm.models import Job
 from customers.importing.jobs import import_job_execute
 from customers.models import ImportFile, Order
-from customers.services import import_job_create
+from customers.services.jobs import import_job_create
 
 from .importing_fixtures import ORDER_HEADER, SAMPLES, export_text, order_row
 

@@ -202,7 +202,7 @@ def test_the_job_page_says_how_many_customers_the_import_merged(manager, eager, 
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.urls import reverse
 
-    from customers.services import import_job_create
+    from customers.services.jobs import import_job_create
 
     def job_of(layout, suffix):
         files = [SimpleUploadedFile(path.name, path.read_bytes()) for path in pair(layout, suffix)]

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from crm.models import Job
 from customers.models import ImportFile
-from customers.services import import_uploads_purge
+from customers.services.uploads import import_uploads_purge
 from tests.crm.factories import JobFactory
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from crm.models import Job
 from customers.models import Order, OrderLine
-from customers.services import import_job_create
+from customers.services.jobs import import_job_create
 from customers.tasks import import_job_run
 
 from ..workers import wait_for, worker_start, worker_stop

@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone, translation
 
 from customers.models import CustomerScore, SegmentationSettings, TimelineEvent
-from customers.segmentation.lifecycle import lifecycle_refresh
-from customers.timeline import event_summary
+from customers.segmentation.scores import lifecycle_refresh
+from customers.services.timeline import event_summary
 from tests.customers.factories import CustomerFactory
 
 from .segmentation_fixtures import score_row

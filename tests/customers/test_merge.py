@@ -16,7 +16,8 @@ from customers.models import (
     TimelineEvent,
 )
 from customers.segmentation.services import segmentation_refresh
-from customers.services import customer_merge, customer_unmerge, timeline_record
+from customers.services.merge import customer_merge, customer_unmerge
+from customers.services.timeline import timeline_record
 from tests.customers.factories import (
     CustomerAddressFactory,
     CustomerFactory,

@@ -7,8 +7,7 @@ import pytest
 from django.utils import timezone
 
 from customers.models import Customer, CustomerScore, SegmentationSettings
-from customers.segmentation.rfm import rfm_refresh
-from customers.segmentation.scores import scores_refresh
+from customers.segmentation.scores import rfm_refresh, scores_refresh
 from tests.customers.factories import CustomerFactory, CustomerScoreFactory
 
 from .segmentation_fixtures import score_row
@@ -124,8 +123,7 @@ def test_merged_away_customers_are_not_scored():
 
 
 def test_the_combined_nightly_update_gives_the_same_scores_and_stages_as_the_separate_passes():
-    from customers.segmentation.lifecycle import lifecycle_refresh
-    from customers.segmentation.scores import scores_refresh
+    from customers.segmentation.scores import lifecycle_refresh, scores_refresh
 
     customers = [paying(days_ago=d, orders=o, total=t) for d, o, t in
                  [(5, 1, "50"), (40, 2, "300"), (200, 3, "900"), (400, 9, "5000"), (10, 1, "50")]]

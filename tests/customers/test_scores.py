@@ -11,7 +11,7 @@ from customers.models import Customer, CustomerScore
 from customers.segmentation.lifecycle import stage_label
 from customers.segmentation.scores import scores_refresh
 from customers.segmentation.selectors import segment_members
-from customers.services import customer_merge
+from customers.services.merge import customer_merge
 from tests.customers.factories import CustomerFactory, CustomerScoreFactory
 
 pytestmark = pytest.mark.django_db

@@ -7,8 +7,8 @@ from django.utils import translation
 from customers.importing import import_files
 from customers.models import Tier, TimelineEvent
 from customers.segmentation.tiers import tier_assign
-from customers.services import customer_merge
-from customers.timeline import event_summary
+from customers.services.merge import customer_merge
+from customers.services.timeline import event_summary
 from tests.customers.factories import CustomerFactory
 
 from .importing_fixtures import SAMPLES

@@ -9,16 +9,25 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from .api import CustomerScoreFields
-from .models import AutoTagRule, Customer, PointsEntry, Segment, Tag, Tier
-from .segmentation import points, tiers
-from .segmentation.catalog import field_catalog
-from .segmentation.compiler import EMPTY, DefinitionError, validate_definition
-from .segmentation.insight import segment_insight
-from .segmentation.selectors import segment_members
-from .segmentation.services import autotag_rule_save, segment_create, segment_update
-from .segmentation.tags import tag_add, tag_remove
+from customers.models import AutoTagRule, Customer, PointsEntry, Segment, Tag, Tier
 
+from . import points, tiers
+from .catalog import field_catalog
+from .compiler import EMPTY, DefinitionError, validate_definition
+from .insight import segment_insight
+from .selectors import segment_members
+from .services import autotag_rule_save, segment_create, segment_update
+from .tags import tag_add, tag_remove
+
+
+class CustomerScoreFields(serializers.Serializer):
+    """The RFM scores and stage under their historical names, read from CustomerScore (blank when unscored)."""
+
+    rfm_r = serializers.IntegerField(source="current_score.rfm_r", read_only=True, allow_null=True)
+    rfm_f = serializers.IntegerField(source="current_score.rfm_f", read_only=True, allow_null=True)
+    rfm_m = serializers.IntegerField(source="current_score.rfm_m", read_only=True, allow_null=True)
+    rfm_group = serializers.CharField(source="current_score.rfm_group", read_only=True)
+    lifecycle_stage = serializers.CharField(source="current_score.lifecycle_stage", read_only=True)
 
 class DefinitionField(serializers.JSONField):
     def to_internal_value(self, data):

@@ -11,12 +11,12 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from crm.models import Job
+from customers.models import ImportFile
+from customers.pagination import UncountedPagination
+from customers.services.jobs import import_job_create
 
-from . import services
-from .import_forms import validate_export_uploads
-from .importing.jobs import KIND
-from .models import ImportFile
-from .pagination import UncountedPagination
+from .forms import validate_export_uploads
+from .jobs import KIND
 
 
 class ImportFileSerializer(serializers.ModelSerializer):
@@ -65,7 +65,7 @@ class ImportJobViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Re
         data = {"files": request.FILES.getlist("files")}
         serializer = ImportJobCreateSerializer(data=data)
         serializer.is_valid(raise_exception=True)
-        job = services.import_job_create(files=serializer.validated_data["files"], user=request.user)
+        job = import_job_create(files=serializer.validated_data["files"], user=request.user)
         job = self.get_queryset().get(pk=job.pk)
         return Response(ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 

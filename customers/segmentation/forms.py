@@ -5,8 +5,9 @@ import json
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import AutoTagRule, PointsEntry, SegmentationSettings, Tag, Tier
-from .segmentation.compiler import DefinitionError, validate_definition
+from customers.models import AutoTagRule, PointsEntry, SegmentationSettings, Tag, Tier
+
+from .compiler import DefinitionError, validate_definition
 
 
 class DefinitionFormField(forms.CharField):

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import segment_views as views
+from . import views
 
 urlpatterns = [
     path("segments/", views.segment_list, name="segments"),

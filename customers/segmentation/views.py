@@ -12,11 +12,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm.services import audit_record
+from customers.audit import CustomerAudit
+from customers.filters import CustomerFilter
+from customers.models import AutoTagRule, Customer, CustomerScore, PointsEntry, Segment, SegmentationSettings, Tag, Tier
 
-from .audit import CustomerAudit
-from .filters import CustomerFilter
-from .models import AutoTagRule, Customer, CustomerScore, PointsEntry, Segment, SegmentationSettings, Tag, Tier
-from .segment_forms import (
+from . import points, rfm, services, tiers
+from .catalog import field_catalog
+from .compiler import EMPTY, DefinitionError
+from .forms import (
     AutoTagRuleForm,
     DefinitionForm,
     PointsForm,
@@ -27,12 +30,9 @@ from .segment_forms import (
     TierAssignForm,
     TierForm,
 )
-from .segmentation import points, rfm, services, tiers
-from .segmentation.catalog import field_catalog
-from .segmentation.compiler import EMPTY, DefinitionError
-from .segmentation.insight import segment_insight
-from .segmentation.selectors import segment_members
-from .segmentation.tags import autotag_apply, tag_add, tag_remove
+from .insight import segment_insight
+from .selectors import segment_members
+from .tags import autotag_apply, tag_add, tag_remove
 
 
 def _form_errors(form, exc: ValidationError) -> None:
@@ -179,7 +179,7 @@ def _list_filter(dimension: str, key) -> str:
     customers; "" for the blank and "others" buckets, which no filter selects."""
     from urllib.parse import urlencode
 
-    from .segmentation.insight import OTHERS
+    from .insight import OTHERS
 
     if key in (None, "", OTHERS):
         return ""
@@ -191,7 +191,7 @@ def _list_filter(dimension: str, key) -> str:
 @permission_required("customers.export_segment", raise_exception=True)
 def segment_export(request, pk: int):
     """The members as CSV or XLSX (manager only), logged, with every formula-like cell neutralised."""
-    from .resources import CustomerResource, write_csv, write_xlsx
+    from customers.resources import CustomerResource, write_csv, write_xlsx
 
     segment = get_object_or_404(Segment, pk=pk)
     try:
@@ -366,7 +366,7 @@ def tag_bulk(request):
     if action == "remove" and not request.user.has_perm("customers.delete_customertag"):
         return HttpResponse(status=403)
     if request.POST.get("confirm") != "1":  # first say how many customers this touches, and ask
-        from .selectors import customer_list_count
+        from customers.selectors import customer_list_count
 
         return render(request, "customers/tag_bulk_confirm.html", {
             "tag": tag, "action": action, "count": customer_list_count(filterset.qs),

@@ -4,10 +4,10 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.shortcuts import redirect, render
 
 from crm.models import Job
+from customers.services.jobs import import_job_create
 
-from . import services
-from .import_forms import ImportUploadForm
-from .importing.jobs import KIND
+from .forms import ImportUploadForm
+from .jobs import KIND
 
 
 @login_required
@@ -15,7 +15,7 @@ from .importing.jobs import KIND
 def import_upload(request):
     form = ImportUploadForm(request.POST, request.FILES) if request.method == "POST" else ImportUploadForm()
     if request.method == "POST" and form.is_valid():
-        job = services.import_job_create(files=form.cleaned_data["files"], user=request.user)
+        job = import_job_create(files=form.cleaned_data["files"], user=request.user)
         return redirect("job-detail", pk=job.pk)
     recent = Job.objects.visible_to(request.user).filter(kind=KIND).select_related("created_by")[:10]
     status = 400 if form.errors else 200
