@@ -3,7 +3,7 @@
 pandas lives only in this package. Entry point: `import_files(paths, *, job=None, progress=None) -> dict`.
 """
 
-from .reading import UnreadableFile
+from .formats.reading import UnreadableFile
 
 
 def import_files(paths, *, job=None, progress=None, **options) -> dict:

@@ -14,20 +14,28 @@ from django.utils import timezone
 from customers.models import Customer, CustomerAddress, Order, OrderLine, Product, Refund, TimelineEvent
 
 from . import sql
-from .ahead import ahead_start
-from .batches import MAX_LISTED, FileState, RunState, finish_file
-from .buyers import rekeyed_merge
-from .cleaning import clean_chunk
-from .columns import FIELDS, LINES, ORDERS, REFUNDS
-from .copying import NotStaged
-from .lines import write_lines
-from .orders import write_orders
-from .reading import CHUNK_ROWS, ExportFile, UnreadableFile
-from .records import prepare_orders
-from .refunds import write_refunds
-from .staged import StagedFailure, TooManyErrors, orphaned_tables_drop, stageable, staged_prepare, staged_write, timed
-from .staged_lines import compare_staged_lines, prepare_staged_lines, write_staged_lines
-from .staged_orders import write_staged_orders
+from .formats.cleaning import clean_chunk
+from .formats.columns import FIELDS, LINES, ORDERS, REFUNDS
+from .formats.reading import CHUNK_ROWS, ExportFile, UnreadableFile
+from .formats.records import prepare_orders
+from .rowwise.batches import MAX_LISTED, FileState, RunState, finish_file
+from .rowwise.buyers import rekeyed_merge
+from .rowwise.lines import write_lines
+from .rowwise.orders import write_orders
+from .rowwise.refunds import write_refunds
+from .staged.ahead import ahead_start
+from .staged.copying import NotStaged
+from .staged.lines import compare_staged_lines, prepare_staged_lines, write_staged_lines
+from .staged.orders import write_staged_orders
+from .staged.staging import (
+    StagedFailure,
+    TooManyErrors,
+    orphaned_tables_drop,
+    stageable,
+    staged_prepare,
+    staged_write,
+    timed,
+)
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ import re
 
 import pytest
 
-from customers.importing.copying import piped
-from customers.importing.reading import ExportFile
-from customers.importing.recordpass import (
+from customers.importing.formats.reading import ExportFile
+from customers.importing.staged.copying import piped
+from customers.importing.staged.recordpass import (
     KEY_BLANK,
     KEY_INVALID,
     KeyUnsure,

@@ -2,9 +2,10 @@
 
 from customers.models import Order, OrderLine, Product
 
-from . import line_match, sql
+from .. import sql
+from ..formats.records import LINE_HASHED, column_hashes, product_key
+from . import line_match
 from .batches import FileState, RunState, columns_of, finish_batch
-from .records import LINE_HASHED, column_hashes, product_key
 from .refunds import refund_lines_link
 
 LINE_COLUMNS = [

@@ -17,14 +17,15 @@ from django.db import DatabaseError, connection, transaction
 from customers.models import Customer, Order, Refund
 from customers.stats import PAID_STATUSES
 
-from . import sql, sqlclean
-from .batches import FileState, RunState
-from .buyers import ambiguous_report
-from .columns import FIELDS, ORDERS
-from .identity import identity_key
-from .orders import ORDER_COLUMNS, _rank_sql, addresses_upsert, link_orphans
-from .records import _STATUSES, ORDER_HASHED, PHONE_MAX, RANK, prepare_orders
-from .staged import (
+from .. import sql
+from ..formats.columns import FIELDS, ORDERS
+from ..formats.identity import identity_key
+from ..formats.records import _STATUSES, ORDER_HASHED, PHONE_MAX, RANK, prepare_orders
+from ..rowwise.batches import FileState, RunState
+from ..rowwise.buyers import ambiguous_report
+from ..rowwise.orders import ORDER_COLUMNS, _rank_sql, addresses_upsert, link_orphans
+from . import sqlclean
+from .staging import (
     Contended,
     Raced,
     StagedFailure,
@@ -575,8 +576,8 @@ def _timeline_note(run: RunState, new: str, *, through: int) -> None:
 def _rest_write(staging: Staging, run: RunState, lanes: str) -> None:
     """The rows that need the finer rules, handed to orders.write_orders in batches, cleaned as clean_chunk
     would have cleaned them."""
-    from .orders import write_orders
-    from .runner import _write_batch, warn_phones
+    from ..rowwise.orders import write_orders
+    from ..runner import _write_batch, warn_phones
 
     names = [f.name for f in FIELDS[ORDERS]]
     with connection.chunked_cursor() as cursor:

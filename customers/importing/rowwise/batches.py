@@ -17,7 +17,7 @@ from django.utils import timezone
 from customers.models import STATUS_RANK, Order
 from customers.stats import customer_stats_refresh
 
-from . import sql
+from .. import sql
 
 MAX_LISTED = 500  # errors/warnings kept per file in the summary; the counts stay exact
 STATUS_CODES = [str(s) for s in STATUS_RANK]

@@ -2,9 +2,9 @@
 
 from customers.models import Order, OrderLine, Refund
 
-from . import sql
+from .. import sql
+from ..formats.records import REFUND_HASHED, column_hashes
 from .batches import FileState, RunState, columns_of, finish_batch
-from .records import REFUND_HASHED, column_hashes
 
 REFUND_COLUMNS = [
     ("refund_no", "text"),

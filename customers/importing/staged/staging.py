@@ -26,11 +26,12 @@ from django.db import DatabaseError, IntegrityError, OperationalError, connectio
 
 from customers.models import Order, OrderLine
 
-from . import sql, sqlclean
-from .batches import MAX_LISTED, FileState
-from .columns import FIELDS, Field
+from .. import sql
+from ..formats.columns import FIELDS, Field
+from ..formats.reading import ExportFile
+from ..rowwise.batches import MAX_LISTED, FileState
+from . import sqlclean
 from .copying import KeyUnsure, NotStaged, Refused, first_keys, raw_table_create, raw_table_drop, record_keys_copy
-from .reading import ExportFile
 
 log = logging.getLogger(__name__)
 

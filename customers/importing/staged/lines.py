@@ -8,12 +8,13 @@ from django.db import connection
 
 from customers.models import Order, OrderLine, Product
 
-from . import line_match, sql
-from .batches import MAX_LISTED, RunState
-from .columns import FIELDS, LINES
-from .records import LINE_HASHED
-from .refunds import refund_lines_link
-from .staged import (
+from .. import sql
+from ..formats.columns import FIELDS, LINES
+from ..formats.records import LINE_HASHED
+from ..rowwise import line_match
+from ..rowwise.batches import MAX_LISTED, RunState
+from ..rowwise.refunds import refund_lines_link
+from .staging import (
     Raced,
     Staging,
     dropped_create,
