@@ -18,7 +18,7 @@ from .formats.cleaning import clean_chunk
 from .formats.columns import FIELDS, LINES, ORDERS, REFUNDS
 from .formats.reading import CHUNK_ROWS, ExportFile, UnreadableFile
 from .formats.records import prepare_orders
-from .rowwise.batches import MAX_LISTED, FileState, RunState, finish_file
+from .rowwise.batches import finish_file
 from .rowwise.buyers import rekeyed_merge
 from .rowwise.lines import write_lines
 from .rowwise.orders import write_orders
@@ -36,6 +36,7 @@ from .staged.staging import (
     staged_write,
     timed,
 )
+from .state import MAX_LISTED, FileState, RunState
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,8 @@ from customers.models import Customer
 from .. import sql
 from ..formats.identity import is_fallback, is_masked
 from ..formats.records import phone_facts
-from .batches import MAX_LISTED, FileState, RunState, local_text
+from ..state import MAX_LISTED, FileState, RunState
+from .batches import local_text
 
 CONTACT = [
     "buyer_nick",

@@ -25,7 +25,7 @@ from customers.models import Order, OrderLine
 
 from .. import sql
 from ..staged.staging import execute
-from .batches import FileState
+from ..state import FileState
 
 SIGNATURE = ("title", "sku_properties", "list_price", "quantity")
 # The 宝贝报表 columns a key-less (2017) layout lacks: a row that matches a stored line keeps its values.

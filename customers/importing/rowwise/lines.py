@@ -4,8 +4,9 @@ from customers.models import Order, OrderLine, Product
 
 from .. import sql
 from ..formats.records import LINE_HASHED, column_hashes, product_key
+from ..state import FileState, RunState
 from . import line_match
-from .batches import FileState, RunState, columns_of, finish_batch
+from .batches import columns_of, finish_batch
 from .refunds import refund_lines_link
 
 LINE_COLUMNS = [

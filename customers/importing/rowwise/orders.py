@@ -7,7 +7,8 @@ from customers.models import Customer, CustomerAddress, Order, OrderLine, Refund
 from .. import sql
 from ..formats.identity import is_masked
 from ..formats.records import ORDER_HASHED, RANK, content_hash, parse_address
-from .batches import STATUS_CODES, FileState, RunState, columns_of, finish_batch, local_text, note_order
+from ..state import FileState, RunState
+from .batches import STATUS_CODES, columns_of, finish_batch, local_text, note_order
 from .buyers import ambiguous_report, customer_candidates, customers_upsert
 from .refunds import refund_lines_link
 

@@ -4,7 +4,8 @@ from customers.models import Order, OrderLine, Refund
 
 from .. import sql
 from ..formats.records import REFUND_HASHED, column_hashes
-from .batches import FileState, RunState, columns_of, finish_batch
+from ..state import FileState, RunState
+from .batches import columns_of, finish_batch
 
 REFUND_COLUMNS = [
     ("refund_no", "text"),

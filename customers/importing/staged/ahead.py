@@ -19,7 +19,7 @@ from django.db import DatabaseError, connection, connections
 
 from ..formats.columns import LINES, ORDERS
 from ..formats.reading import ExportFile
-from ..rowwise.batches import FileState, RunState
+from ..state import FileState, RunState
 from .copying import raw_table_drop
 from .staging import Staging, scalar, session_tuned, stageable, staged_prepare, staging_drop
 

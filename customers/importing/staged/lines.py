@@ -12,8 +12,8 @@ from .. import sql
 from ..formats.columns import FIELDS, LINES
 from ..formats.records import LINE_HASHED
 from ..rowwise import line_match
-from ..rowwise.batches import MAX_LISTED, RunState
 from ..rowwise.refunds import refund_lines_link
+from ..state import MAX_LISTED, RunState
 from .staging import (
     Raced,
     Staging,

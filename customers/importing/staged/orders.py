@@ -21,9 +21,9 @@ from .. import sql
 from ..formats.columns import FIELDS, ORDERS
 from ..formats.identity import identity_key
 from ..formats.records import _STATUSES, ORDER_HASHED, PHONE_MAX, RANK, prepare_orders
-from ..rowwise.batches import FileState, RunState
 from ..rowwise.buyers import ambiguous_report
 from ..rowwise.orders import ORDER_COLUMNS, _rank_sql, addresses_upsert, link_orphans
+from ..state import FileState, RunState
 from . import sqlclean
 from .staging import (
     Contended,

@@ -29,7 +29,7 @@ from customers.models import Order, OrderLine
 from .. import sql
 from ..formats.columns import FIELDS, Field
 from ..formats.reading import ExportFile
-from ..rowwise.batches import MAX_LISTED, FileState
+from ..state import MAX_LISTED, FileState
 from . import sqlclean
 from .copying import KeyUnsure, NotStaged, Refused, first_keys, raw_table_create, raw_table_drop, record_keys_copy
 
