@@ -9,13 +9,14 @@ unique constraints and ON CONFLICT decide, never the Python pre-read.
 
 from operator import itemgetter
 
-from django.db import connection
+from django.db import DatabaseError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from customers.models import STATUS_RANK, Order
 from customers.stats import customer_stats_refresh
 
 from .. import sql
+from ..formats.columns import FIELDS, ORDERS
 from ..state import FileState, RunState
 
 STATUS_CODES = [str(s) for s in STATUS_RANK]
@@ -115,3 +116,40 @@ def _write_timeline(affected: set, run: RunState) -> None:
             data = {"import": run.run_id, "changes": changes[:20], "count": len(changes)}
             rows.append(TimelineRow(cid, "order_status_changed", data, dedupe_key=f"status:{run.run_id}"))
     timeline_record_many(rows, occurred_at=run.now, update_changed=True)
+
+
+def write_batch(writer, columns, lines, state: FileState, run: RunState) -> str | None:
+    """One transaction per batch; a deadlock with a concurrent import is retried. Returns a failure reason."""
+    saved = {k: (v.copy() if isinstance(v, (set, dict, list)) else v) for k, v in state.summary.items()}
+    for attempt in range(sql.DEADLOCK_RETRIES + 1):
+        run.batch_affected, run.batch_contact_changed, run.batch_line_orders = set(), set(), []
+        run.batch_rekeyed = []
+        try:
+            with transaction.atomic():
+                sql.batch_settings()
+                writer({k: list(v) for k, v in columns.items()}, lines, state, run)
+            state.affected |= run.batch_affected  # committed: these customers' figures are refreshed after the file
+            state.contact_changed |= run.batch_contact_changed
+            state.line_orders += run.batch_line_orders
+            for before, after in run.batch_rekeyed:
+                taken = state.rekeyed.setdefault(before, {})
+                taken[after] = taken.get(after, 0) + 1
+            return None
+        except OperationalError as exc:
+            state.summary.clear()
+            state.summary.update({k: (v.copy() if isinstance(v, (set, dict, list)) else v) for k, v in saved.items()})
+            if sql.deadlocked(exc, attempt):
+                continue
+            return sql.write_failure(exc, lines[0], lines[-1])
+        except DatabaseError as exc:
+            state.summary.clear()
+            state.summary.update(saved)
+            return sql.write_failure(exc, lines[0], lines[-1])
+    return None
+
+
+def warn_phones(state: FileState, columns: dict, lines: list[int]) -> None:
+    """The phone cells records.prepare_orders had to change (several numbers, or none that fits), as warnings."""
+    headers = {f.name: f.headers[0] for f in FIELDS[ORDERS]}
+    for i, name, value, reason in columns.pop("phone_notes", []):
+        state.warn(lines[i], headers[name], value[:60], reason)

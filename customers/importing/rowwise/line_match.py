@@ -24,7 +24,7 @@ from django.db import connection
 from customers.models import Order, OrderLine
 
 from .. import sql
-from ..staged.staging import execute
+from ..sql import execute
 from ..state import FileState
 
 SIGNATURE = ("title", "sku_properties", "list_price", "quantity")

@@ -19,9 +19,10 @@ from django.db import DatabaseError, connection, connections
 
 from ..formats.columns import LINES, ORDERS
 from ..formats.reading import ExportFile
+from ..sql import scalar
 from ..state import FileState, RunState
 from .copying import raw_table_drop
-from .staging import Staging, scalar, session_tuned, stageable, staged_prepare, staging_drop
+from .staging import Staging, session_tuned, stageable, staged_prepare, staging_drop
 
 log = logging.getLogger(__name__)
 

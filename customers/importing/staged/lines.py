@@ -13,12 +13,12 @@ from ..formats.columns import FIELDS, LINES
 from ..formats.records import LINE_HASHED
 from ..rowwise import line_match
 from ..rowwise.refunds import refund_lines_link
+from ..sql import execute, fetch
 from ..state import MAX_LISTED, RunState
 from .staging import (
     Raced,
     Staging,
     dropped_create,
-    execute,
     good_rows,
     in_transaction,
     landed_through,
@@ -102,7 +102,7 @@ def write_staged_lines(staging: Staging, run: RunState) -> None:
         # a line a concurrent import wrote with this very content meanwhile was left as it was
         summary["lines_unchanged"] += counts.get("new", 0) + counts.get("changed", 0) - landed
         in_transaction(staging, lambda: _orphans_link(written), lines=_span(ready))
-        orphans = _fetch(  # the first MAX_LISTED listed as warnings; all counted
+        orphans = fetch(  # the first MAX_LISTED listed as warnings; all counted
             f"SELECT w.line, w.order_no, count(*) OVER () FROM {written} w WHERE w.order_id IS NULL AND NOT EXISTS "
             f"(SELECT 1 FROM {sql.table(Order)} o WHERE o.order_no = w.order_no) ORDER BY w.line LIMIT {MAX_LISTED}"
         )
@@ -112,7 +112,7 @@ def write_staged_lines(staging: Staging, run: RunState) -> None:
         # Their buyers bought something new: the segmentation after the import must see it (auto-tags, products).
         run.affected.update(
             cid
-            for (cid,) in _fetch(
+            for (cid,) in fetch(
                 f"SELECT customer_id FROM {written} WHERE customer_id IS NOT NULL UNION "
                 f"SELECT o.customer_id FROM {written} w JOIN {sql.table(Order)} o ON o.order_no = w.order_no "
                 "WHERE w.order_id IS NULL AND o.customer_id IS NOT NULL"
@@ -213,7 +213,7 @@ def _products_create(staging: Staging, named: str, *, lines) -> int:
 
 def _changes(compared: str) -> dict[str, int]:
     """{change: lines} of the compared table (a change no line has is left out)."""
-    return dict(_fetch(f"SELECT change, count(*) FROM {compared} GROUP BY change"))
+    return dict(fetch(f"SELECT change, count(*) FROM {compared} GROUP BY change"))
 
 
 def _compare(staging: Staging, winners: str) -> str:
@@ -305,9 +305,3 @@ def _span(ready: str) -> tuple[int, int]:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT coalesce(min(line), 0), coalesce(max(line), 0) FROM {ready}")
         return cursor.fetchone()
-
-
-def _fetch(statement: str) -> list[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(statement)
-        return cursor.fetchall()

@@ -12,6 +12,7 @@ Every order row goes one of three ways:
 
 import logging
 
+from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
 from customers.models import Customer, Order, Refund
@@ -21,8 +22,10 @@ from .. import sql
 from ..formats.columns import FIELDS, ORDERS
 from ..formats.identity import identity_key
 from ..formats.records import _STATUSES, ORDER_HASHED, PHONE_MAX, RANK, prepare_orders
+from ..rowwise.batches import warn_phones, write_batch
 from ..rowwise.buyers import ambiguous_report
-from ..rowwise.orders import ORDER_COLUMNS, _rank_sql, addresses_upsert, link_orphans
+from ..rowwise.orders import ORDER_COLUMNS, _rank_sql, addresses_upsert, link_orphans, write_orders
+from ..sql import execute, fetch, scalar
 from ..state import FileState, RunState
 from . import sqlclean
 from .staging import (
@@ -31,12 +34,10 @@ from .staging import (
     StagedFailure,
     Staging,
     dropped_create,
-    execute,
     good_rows,
     in_transaction,
     landed_through,
     repeated_rows,
-    scalar,
     slices,
     slices_in_order,
     statistics_keep_up,
@@ -57,7 +58,7 @@ def write_staged_orders(staging: Staging, run: RunState) -> None:
     orders = f"{ready} o"
     dropped = _duplicates_resolve(staging, orders)
     lanes = _lanes_create(staging, orders, dropped)
-    counts = dict(_fetch(f"SELECT lane, count(*) FROM {lanes} GROUP BY lane"))
+    counts = dict(fetch(f"SELECT lane, count(*) FROM {lanes} GROUP BY lane"))
     state.summary["orders_unchanged"] += counts.get("b", 0)
     staging.moved(0.55)
     if counts.get("a"):
@@ -168,7 +169,7 @@ def _fallback_keys_create(staging: Staging, joins: str, parts: list[str], nick_k
     md5(parts) → key."""
     table = staging.table("fallback")
     execute(f"CREATE UNLOGGED TABLE {table} (digest text PRIMARY KEY, identity_key text)")
-    rows = _fetch(
+    rows = fetch(
         f"SELECT DISTINCT md5(concat_ws(E'\\x1f', {', '.join(parts)})), ARRAY[{', '.join(parts)}] "
         f"FROM {staging.clean} c {joins} WHERE {good_rows(staging)} AND {nick_key} IS NULL"
     )
@@ -242,7 +243,7 @@ def _lanes_create(staging: Staging, orders: str, dropped: str) -> str:
 
 
 def _local(expr: str) -> str:
-    return f"({expr}::timestamp AT TIME ZONE 'Asia/Shanghai')"
+    return f"({expr}::timestamp AT TIME ZONE '{settings.TIME_ZONE}')"
 
 
 def _new_orders_write(staging: Staging, run: RunState, orders: str, lanes: str) -> None:
@@ -251,7 +252,7 @@ def _new_orders_write(staging: Staging, run: RunState, orders: str, lanes: str) 
     the slices before it whole and nothing of itself, as a failed batch of the row-by-row path does."""
     state = staging.state
     new = _new_source(orders, lanes)
-    for (line,) in _fetch(f"SELECT o.line FROM {new} WHERE o.identity_key IS NULL ORDER BY o.line"):
+    for (line,) in fetch(f"SELECT o.line FROM {new} WHERE o.identity_key IS NULL ORDER BY o.line"):
         state.warn(line, "买家会员名", "", "no buyer details: the order is imported without a customer")
     with timed("buyers"):
         buyers = _buyers_create(staging, new)
@@ -332,7 +333,7 @@ def _buyers_of_others(buyers: str, low: int, high: int, ours: list[int]) -> list
     them): their figures must take in our orders, so they are recomputed after the file."""
     return [
         cid
-        for (cid,) in _fetch(
+        for (cid,) in fetch(
             f"SELECT cu.id FROM {buyers} b JOIN {sql.table(Customer)} cu ON cu.identity_key = b.identity_key "
             f"WHERE b.first_line BETWEEN {low} AND {high} AND NOT cu.id = ANY(%s)",
             [ours],
@@ -485,7 +486,7 @@ def _orders_slice_write(
     execute("ANALYZE stg_orders")
     with timed("orphans"):
         link_orphans()
-    refunded = _fetch(
+    refunded = fetch(
         f"SELECT DISTINCT customer_id FROM {sql.table(Refund)} "
         "WHERE customer_id IS NOT NULL AND order_no IN (SELECT order_no FROM stg_orders)"
     )
@@ -543,7 +544,7 @@ def _addresses_upsert(addresses: str, buyers: str, where: str) -> None:
 
 def _ambiguous_report(state: FileState, new: str) -> None:
     """buyers.ambiguous_report over the new buyers with a fallback identity (one row each: its first order)."""
-    rows = _fetch(
+    rows = fetch(
         f"SELECT DISTINCT ON (o.identity_key) o.identity_key, o.buyer_nick, o.display_nick, o.line, o.order_no "
         f"FROM {new} WHERE o.identity_key LIKE 'fb:%' ORDER BY o.identity_key, o.order_no COLLATE \"C\""
     )
@@ -558,7 +559,7 @@ def _ambiguous_report(state: FileState, new: str) -> None:
 def _timeline_note(run: RunState, new: str, *, through: int) -> None:
     """The new orders of each customer that landed (lines up to `through`), for the file's "Order import"
     timeline entries (batches.note_order)."""
-    rows = _fetch(
+    rows = fetch(
         f"SELECT coalesce(cu.merged_into_id, cu.id), count(*), "
         f"(array_agg(o.order_no ORDER BY o.order_no COLLATE \"C\"))[1:10] "
         f"FROM {new} JOIN {sql.table(Customer)} cu ON cu.identity_key = o.identity_key "
@@ -576,9 +577,6 @@ def _timeline_note(run: RunState, new: str, *, through: int) -> None:
 def _rest_write(staging: Staging, run: RunState, lanes: str) -> None:
     """The rows that need the finer rules, handed to orders.write_orders in batches, cleaned as clean_chunk
     would have cleaned them."""
-    from ..rowwise.orders import write_orders
-    from ..runner import _write_batch, warn_phones
-
     names = [f.name for f in FIELDS[ORDERS]]
     with connection.chunked_cursor() as cursor:
         cursor.execute(
@@ -592,15 +590,9 @@ def _rest_write(staging: Staging, run: RunState, lanes: str) -> None:
             warn_phones(staging.state, columns, lines)
             columns["source_hash"] = [r[1] for r in rows]  # the record each row comes from (Order.source_hash)
             staging.wrote = True
-            failure = _write_batch(write_orders, columns, lines, staging.state, run)
+            failure = write_batch(write_orders, columns, lines, staging.state, run)
             if failure:
                 raise StagedFailure(failure)
 
 
 # --- helpers -------------------------------------------------------------------------------------------------------
-
-
-def _fetch(statement: str, params=None) -> list[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        return cursor.fetchall()
