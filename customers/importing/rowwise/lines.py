@@ -4,6 +4,7 @@ from customers.models import Order, OrderLine, Product
 
 from .. import sql
 from ..formats.records import LINE_HASHED, column_hashes, product_key
+from ..repeats import LINE_TWICE
 from ..state import FileState, RunState
 from . import line_match
 from .batches import columns_of, finish_batch
@@ -51,7 +52,7 @@ def write_lines(c: dict, lines: list[int], state: FileState, run: RunState) -> N
     for i in sorted(keyed + keyless):
         key = keys[i]
         if key in keep and c["content_hash"][keep[key]] != c["content_hash"][i]:
-            state.warn(lines[i], "子订单编号", key, f"line {key} appears twice in this file; the later row wins")
+            state.warn(lines[i], "子订单编号", key, LINE_TWICE.format(key=key))
         elif key in keep:
             summary["duplicates"] += 1
         keep[key] = i

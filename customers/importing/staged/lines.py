@@ -11,6 +11,7 @@ from customers.models import Order, OrderLine, Product
 from .. import sql
 from ..formats.columns import FIELDS, LINES
 from ..formats.records import LINE_HASHED
+from ..repeats import LINE_TWICE
 from ..rowwise import line_match
 from ..rowwise.refunds import refund_lines_link
 from ..sql import execute, fetch
@@ -167,7 +168,7 @@ def _duplicates_resolve(staging: Staging, ready: str) -> str:
         else:
             state.summary["duplicates"] += 1
     for line, key in sorted(warnings):
-        state.warn(line, "子订单编号", key, f"line {key} appears twice in this file; the later row wins")
+        state.warn(line, "子订单编号", key, LINE_TWICE.format(key=key))
     # Layouts without 子订单编号: a row identical to an earlier one of its order is stored once (line_match.py).
     repeats, staging.prepared["keyless"] = line_match.staged_keyless_repeats(
         ready, lambda line, no, reason: state.warn(line, "订单编号", no, reason)

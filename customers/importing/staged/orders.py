@@ -11,6 +11,7 @@ Every order row goes one of three ways:
 """
 
 import logging
+from enum import StrEnum
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
@@ -21,7 +22,8 @@ from customers.stats import PAID_STATUSES
 from .. import sql
 from ..formats.columns import FIELDS, ORDERS
 from ..formats.identity import identity_key
-from ..formats.records import _STATUSES, ORDER_HASHED, PHONE_MAX, RANK, prepare_orders
+from ..formats.records import _STATUSES, ORDER_HASHED, PHONE_MAX, prepare_orders
+from ..repeats import order_repeat
 from ..rowwise.batches import warn_phones, write_batch
 from ..rowwise.buyers import ambiguous_report
 from ..rowwise.orders import ORDER_COLUMNS, _rank_sql, addresses_upsert, link_orphans, write_orders
@@ -51,6 +53,14 @@ VIRTUAL_PHONE = r"^[0-9]{11}-[0-9]{3,4}$"
 _WS = sqlclean.WHITESPACE.replace("'", "''")
 
 
+class Lane(StrEnum):
+    """The way an order row goes (the module's docstring); the value is what the lanes table stores."""
+
+    NEW = "a"  # order and buyer both new: written set-based
+    UNCHANGED = "b"  # the database has this very content and buyer: counted
+    REST = "c"  # the rest: the row-by-row writer
+
+
 def write_staged_orders(staging: Staging, run: RunState) -> None:
     state = staging.state
     with timed("derive"):
@@ -59,12 +69,12 @@ def write_staged_orders(staging: Staging, run: RunState) -> None:
     dropped = _duplicates_resolve(staging, orders)
     lanes = _lanes_create(staging, orders, dropped)
     counts = dict(fetch(f"SELECT lane, count(*) FROM {lanes} GROUP BY lane"))
-    state.summary["orders_unchanged"] += counts.get("b", 0)
+    state.summary["orders_unchanged"] += counts.get(Lane.UNCHANGED, 0)
     staging.moved(0.55)
-    if counts.get("a"):
+    if counts.get(Lane.NEW):
         _new_orders_write(staging, run, orders, lanes)
     staging.moved(0.85)
-    if counts.get("c"):
+    if counts.get(Lane.REST):
         before = set(state.affected)
         try:
             _rest_write(staging, run, lanes)
@@ -201,9 +211,7 @@ def _duplicates_resolve(staging: Staging, orders: str) -> str:
             state.summary["duplicates"] += 1
             losers.append(line)
             continue
-        new_wins = RANK[status] >= RANK[winner[3]]
-        kept = status if new_wins else winner[3]
-        reason = f"order {no} appears again with different content (first at line {winner[1]}); kept: {kept}"
+        new_wins, reason = order_repeat(no, status, first_line=winner[1], first_status=winner[3])
         warnings.append((line, no, reason))
         if new_wins:
             losers.append(winner[1])
@@ -216,18 +224,19 @@ def _duplicates_resolve(staging: Staging, orders: str) -> str:
 
 
 def _lanes_create(staging: Staging, orders: str, dropped: str) -> str:
-    """(line, lane): a new (order and buyer both new), b unchanged, c the rest (see the module's docstring)."""
+    """(line, lane): the Lane of each row the file keeps (see the module's docstring)."""
     lanes = staging.table("lanes")
     order_table, customers = sql.table(Order), sql.table(Customer)
     execute(
         f"""
         CREATE UNLOGGED TABLE {lanes} AS
         SELECT o.line, CASE
-                 WHEN length(o.receiver_phone) > {PHONE_MAX} THEN 'c'  -- several numbers: fitted_phone (lane c)
-                 WHEN t.id IS NULL THEN CASE WHEN o.identity_key IS NULL OR known.id IS NULL THEN 'a' ELSE 'c' END
+                 WHEN length(o.receiver_phone) > {PHONE_MAX} THEN '{Lane.REST}'  -- several numbers: fitted_phone
+                 WHEN t.id IS NULL THEN CASE WHEN o.identity_key IS NULL OR known.id IS NULL THEN '{Lane.NEW}'
+                                             ELSE '{Lane.REST}' END
                  WHEN t.content_hash = o.content_hash AND t.customer_id IS NOT NULL
-                      AND owner.identity_key IS NOT DISTINCT FROM o.identity_key THEN 'b'
-                 ELSE 'c' END AS lane
+                      AND owner.identity_key IS NOT DISTINCT FROM o.identity_key THEN '{Lane.UNCHANGED}'
+                 ELSE '{Lane.REST}' END AS lane
           FROM {orders}
           LEFT JOIN {order_table} t ON t.order_no = o.order_no
           LEFT JOIN {customers} owner ON owner.id = t.customer_id
@@ -239,7 +248,7 @@ def _lanes_create(staging: Staging, orders: str, dropped: str) -> str:
     return lanes
 
 
-# --- lane a: new orders of new buyers ------------------------------------------------------------------------------
+# --- Lane.NEW: new orders of new buyers ---------------------------------------------------------------------------
 
 
 def _local(expr: str) -> str:
@@ -418,12 +427,12 @@ def _buyers_create(staging: Staging, new: str) -> str:
 
 def _new_source(orders: str, lanes: str) -> str:
     """The new orders (lane a), as a FROM clause aliased o."""
-    return f"{orders} JOIN {lanes} l ON l.line = o.line AND l.lane = 'a'"
+    return f"{orders} JOIN {lanes} l ON l.line = o.line AND l.lane = '{Lane.NEW}'"
 
 
 def _is_new(lanes: str) -> str:
     """Whether order o is new (lane a), as a condition."""
-    return f"EXISTS (SELECT 1 FROM {lanes} l WHERE l.line = o.line AND l.lane = 'a')"
+    return f"EXISTS (SELECT 1 FROM {lanes} l WHERE l.line = o.line AND l.lane = '{Lane.NEW}')"
 
 
 def _slice_source(orders: str, lanes: str, buyers: str, low: int, high: int) -> str:
@@ -571,7 +580,7 @@ def _timeline_note(run: RunState, new: str, *, through: int) -> None:
         entry[2].extend(sample[: 10 - len(entry[2])])
 
 
-# --- lane c: the row-by-row writer ---------------------------------------------------------------------------------
+# --- Lane.REST: the row-by-row writer -------------------------------------------------------------------------------
 
 
 def _rest_write(staging: Staging, run: RunState, lanes: str) -> None:
@@ -581,7 +590,7 @@ def _rest_write(staging: Staging, run: RunState, lanes: str) -> None:
     with connection.chunked_cursor() as cursor:
         cursor.execute(
             f"SELECT c.line, c.source_hash, {', '.join(f'c.{n}' for n in names)} FROM {staging.clean} c "
-            f"JOIN {lanes} l ON l.line = c.line AND l.lane = 'c' ORDER BY c.line"
+            f"JOIN {lanes} l ON l.line = c.line AND l.lane = '{Lane.REST}' ORDER BY c.line"
         )
         while rows := cursor.fetchmany(PYTHON_BATCH):
             lines = [r[0] for r in rows]
