@@ -1,4 +1,4 @@
-"""The byte pass's rewrite of Excel formulas (customers/importing/recordpass.py) against the rules it stands
+"""The byte pass's rewrite of Excel formulas (customers/importing/staged/recordpass.py) against the rules it stands
 for, written out as regular expressions: for every short run of the bytes that matter it gives the same bytes,
 or both refuse the block. No database needed."""
 

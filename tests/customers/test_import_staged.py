@@ -1,4 +1,4 @@
-"""The set-based import (customers/importing/staged.py, PostgreSQL) gives what the row-by-row import gives.
+"""The set-based import (customers/importing/staged/staging.py, PostgreSQL) gives what the row-by-row import gives.
 
 Each test imports the same files both ways into an empty database and compares every table the importer writes
 and the whole summary. The files hold every quirk the row-by-row rules know (docs/taobao-exports.md), so a rule that
