@@ -31,7 +31,9 @@ LINE_COLUMNS = [
 ]
 
 
-def write_lines(c: dict, lines: list[int], state: FileState, run: RunState) -> None:
+def _keys_resolve(c: dict, lines: list[int], state: FileState) -> tuple[list, list[int]]:
+    """Each row's line key and content hash (filled into `c`), and the indexes of the rows to write: a key given
+    twice keeps its later row (repeats.py)."""
     summary = state.summary
     n = len(lines)
     c["product_key"] = [product_key(m, t) for m, t in zip(c["merchant_code"], c["title"], strict=True)]
@@ -57,6 +59,12 @@ def write_lines(c: dict, lines: list[int], state: FileState, run: RunState) -> N
             summary["duplicates"] += 1
         keep[key] = i
     idx = sorted(keep.values(), key=lambda i: keys[i])
+    return keys, idx
+
+
+def write_lines(c: dict, lines: list[int], state: FileState, run: RunState) -> None:
+    summary = state.summary
+    keys, idx = _keys_resolve(c, lines, state)
 
     products = {}
     for i in idx:
