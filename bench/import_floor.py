@@ -256,7 +256,7 @@ def _side_by_side(first, second) -> None:
 
 def _session_settings() -> None:
     """Each connection set as our import sets its own (JIT off, its work_mem)."""
-    from customers.importing import staged
+    from customers.importing.staged import staging as staged
 
     staged._session_settings()
 

@@ -75,7 +75,7 @@ class Customer(TimeStampedModel):
 
     `identity_key` is how imports recognise the same buyer again: `nick:<买家会员名>` when the export shows
     the member name unmasked, otherwise a fallback built from the other buyer fields (see
-    customers/importing/identity.py). Merged-away customers keep their row with `merged_into` set.
+    customers/importing/formats/identity.py). Merged-away customers keep their row with `merged_into` set.
     """
 
     class Source(models.TextChoices):
@@ -446,7 +446,7 @@ class Refund(models.Model):
     order_no = models.CharField(_("order number"), max_length=32)
     order = models.ForeignKey(Order, related_name="refunds", null=True, blank=True, on_delete=models.CASCADE)
     customer = models.ForeignKey(Customer, related_name="refunds", null=True, blank=True, on_delete=models.SET_NULL)
-    # The order line refunded, when the export tells which (see importing/refunds.py `refund_lines_link`).
+    # The order line refunded, when the export tells which (see importing/rowwise/refunds.py `refund_lines_link`).
     line = models.ForeignKey(
         "OrderLine", related_name="refunds", null=True, blank=True, on_delete=models.SET_NULL, db_constraint=False
     )

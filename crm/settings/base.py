@@ -249,7 +249,7 @@ HUIKE_JOB_MAX_CLAIMS = env.int("HUIKE_JOB_MAX_CLAIMS", default=3)
 HUIKE_EXPORT_IN_REQUEST_MAX_ROWS = env.int("HUIKE_EXPORT_IN_REQUEST_MAX_ROWS", default=20_000)
 
 # Importing: on PostgreSQL a CSV export of at least this many bytes is imported set-based in SQL
-# (customers/importing/staged.py); smaller ones, Excel files and SQLite go row by row. 0 stages every CSV.
+# (customers/importing/staged/staging.py); smaller ones, Excel files and SQLite go row by row. 0 stages every CSV.
 HUIKE_IMPORT_STAGE_MIN_BYTES = env.int("HUIKE_IMPORT_STAGE_MIN_BYTES", default=1 << 20)
 # Hostile files: a workbook that unpacks to more than this many MB, or any export of more rows than this, is refused
 # before it is read (a 5.7 MB .xlsx "zip bomb" once unpacked to 1 GB of sheet XML and ran for 18 minutes); a file

@@ -8,26 +8,35 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from django.conf import settings
-from django.db import DatabaseError, OperationalError, connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from customers.models import Customer, CustomerAddress, Order, OrderLine, Product, Refund, TimelineEvent
 
 from . import sql
-from .ahead import ahead_start
-from .batches import MAX_LISTED, FileState, RunState, finish_file
-from .buyers import rekeyed_merge
-from .cleaning import clean_chunk
-from .columns import FIELDS, LINES, ORDERS, REFUNDS
-from .copying import NotStaged
-from .lines import write_lines
-from .orders import write_orders
-from .reading import CHUNK_ROWS, ExportFile, UnreadableFile
-from .records import prepare_orders
-from .refunds import write_refunds
-from .staged import StagedFailure, TooManyErrors, orphaned_tables_drop, stageable, staged_prepare, staged_write, timed
-from .staged_lines import compare_staged_lines, prepare_staged_lines, write_staged_lines
-from .staged_orders import write_staged_orders
+from .formats.cleaning import clean_chunk
+from .formats.columns import LINES, ORDERS, REFUNDS
+from .formats.reading import CHUNK_ROWS, ExportFile, UnreadableFile
+from .formats.records import prepare_orders
+from .rowwise.batches import finish_file, warn_phones, write_batch
+from .rowwise.buyers import rekeyed_merge
+from .rowwise.lines import write_lines
+from .rowwise.orders import write_orders
+from .rowwise.refunds import write_refunds
+from .staged.ahead import ahead_start
+from .staged.copying import NotStaged
+from .staged.lines import compare_staged_lines, prepare_staged_lines, write_staged_lines
+from .staged.orders import write_staged_orders
+from .staged.staging import (
+    StagedFailure,
+    TooManyErrors,
+    orphaned_tables_drop,
+    stageable,
+    staged_prepare,
+    staged_write,
+    timed,
+)
+from .state import MAX_LISTED, FileState, RunState
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +66,6 @@ COUNTERS = [
     "ambiguous_count",
     "customers_merged",
 ]
-DEADLOCK_RETRIES = 3
 ANALYZE_AFTER_ROWS = 10_000
 
 Progress = Callable[[int, int, str], None]
@@ -212,7 +220,7 @@ def _import_file(export: ExportFile, state: FileState, run: RunState, progress, 
             _add_errors(summary, errors)
             warn_phones(state, columns, lines)
             if lines:
-                failure = _write_batch(writer, columns, lines, state, run)
+                failure = write_batch(writer, columns, lines, state, run)
                 if failure:
                     summary.update(status="failed", reason=failure)
                     return failure
@@ -269,50 +277,6 @@ def _merge_rekeyed(state: FileState, run: RunState) -> str | None:
         state.summary.update(status="failed", reason=state.summary["reason"] or reason)
         return reason
     return None
-
-
-def _write_batch(writer, columns, lines, state: FileState, run: RunState) -> str | None:
-    """One transaction per batch; a deadlock with a concurrent import is retried. Returns a failure reason."""
-    saved = {k: (v.copy() if isinstance(v, (set, dict, list)) else v) for k, v in state.summary.items()}
-    for attempt in range(DEADLOCK_RETRIES + 1):
-        run.batch_affected, run.batch_contact_changed, run.batch_line_orders = set(), set(), []
-        run.batch_rekeyed = []
-        try:
-            with transaction.atomic():
-                sql.batch_settings()
-                writer({k: list(v) for k, v in columns.items()}, lines, state, run)
-            state.affected |= run.batch_affected  # committed: these customers' figures are refreshed after the file
-            state.contact_changed |= run.batch_contact_changed
-            state.line_orders += run.batch_line_orders
-            for before, after in run.batch_rekeyed:
-                taken = state.rekeyed.setdefault(before, {})
-                taken[after] = taken.get(after, 0) + 1
-            return None
-        except OperationalError as exc:
-            state.summary.clear()
-            state.summary.update({k: (v.copy() if isinstance(v, (set, dict, list)) else v) for k, v in saved.items()})
-            if "deadlock" in str(exc).lower() and attempt < DEADLOCK_RETRIES:
-                time.sleep(0.2 * (attempt + 1))
-                continue
-            return _db_failure(exc, lines)
-        except DatabaseError as exc:
-            state.summary.clear()
-            state.summary.update(saved)
-            return _db_failure(exc, lines)
-    return None
-
-
-def _db_failure(exc: Exception, lines: list[int]) -> str:
-    log.exception("import batch failed")
-    first = sql.error_first_line(exc)
-    return f"database error in the rows from line {lines[0]} to {lines[-1]} (nothing of them was saved): {first}"
-
-
-def warn_phones(state: FileState, columns: dict, lines: list[int]) -> None:
-    """The phone cells records.prepare_orders had to change (several numbers, or none that fits), as warnings."""
-    headers = {f.name: f.headers[0] for f in FIELDS[ORDERS]}
-    for i, name, value, reason in columns.pop("phone_notes", []):
-        state.warn(lines[i], headers[name], value[:60], reason)
 
 
 def _add_errors(summary: dict, errors: list[dict]) -> None:

@@ -6,22 +6,48 @@ column list is built from the model, so a column another app adds later gets its
 breaking the import.
 """
 
+import logging
+import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-SHOP_TZ = ZoneInfo("Asia/Shanghai")
+log = logging.getLogger(__name__)
+
+SHOP_TZ = ZoneInfo(settings.TIME_ZONE)  # the exports' clock is the shop's, which is the site's TIME_ZONE
 UTC = ZoneInfo("UTC")
 IN_BATCH = 5000  # SQLite's limit on bound variables is 32766; stay well below
-WORK_MEM = "64MB"  # per sort/hash node of an import transaction (SET LOCAL: the connection's own stays as it was)
+# Per sort/hash node of an import transaction (SET LOCAL: the connection's own stays as it was), on both paths.
+# One value: the set-based path sorts and hashes whole files and needs 256MB to keep them in memory (bench/README.md);
+# a row-by-row batch is small and never reaches it, so the same ceiling costs it nothing (it was 64MB there).
+WORK_MEM = "256MB"
+DEADLOCK_RETRIES = 3  # a transaction that deadlocked with a concurrent import is run again, this many times at most
 
 
 def error_first_line(exc: Exception) -> str:
     """The first line of a database error, as the summary's reasons quote it (the rest is PostgreSQL's detail)."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def write_failure(exc: Exception, first: int, last: int) -> str:
+    """The summary's reason for a batch or slice that failed in the database: both paths word it alike."""
+    log.exception("import write failed")
+    return (
+        f"database error in the rows from line {first} to {last} (nothing of them was saved): {error_first_line(exc)}"
+    )
+
+
+def deadlocked(exc: Exception, attempt: int) -> bool:
+    """Whether `exc` is a deadlock worth running the transaction again for (after a short pause, longer each time):
+    the row-by-row batches and the staged slices retry alike."""
+    if "deadlock" in str(exc).lower() and attempt < DEADLOCK_RETRIES:
+        time.sleep(0.2 * (attempt + 1))
+        return True
+    return False
 
 
 def is_postgres() -> bool:
@@ -120,7 +146,7 @@ def _utc_row(row: tuple, positions: list[int]) -> tuple:
 
 def local_ts(expr: str) -> str:
     """SQL turning a staged shop-local timestamp into the column's aware timestamp."""
-    return f"({expr} AT TIME ZONE 'Asia/Shanghai')" if is_postgres() else expr
+    return f"({expr} AT TIME ZONE '{settings.TIME_ZONE}')" if is_postgres() else expr
 
 
 def timestamp_literal(value: datetime) -> str:
@@ -206,7 +232,24 @@ def fetch_in(sql: str, keys: list[str], *, params_before: tuple = ()) -> list[tu
     return rows
 
 
-def execute(sql: str, params=()) -> int:
+def execute(statement: str, params=None) -> int:
+    """Run one statement; returns the rows it touched. Timed at debug level (bench/README.md's profiles)."""
+    started = time.monotonic()
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(statement, params)
+        log.debug("%.2fs %s", time.monotonic() - started, " ".join(statement.split())[:100])
         return cursor.rowcount
+
+
+def scalar(statement: str, params=None):
+    """The first column of the first row."""
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.fetchone()[0]
+
+
+def fetch(statement: str, params=None) -> list[tuple]:
+    """Every row."""
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.fetchall()

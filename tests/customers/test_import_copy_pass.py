@@ -1,4 +1,4 @@
-"""The byte pass's rewrite of Excel formulas (customers/importing/recordpass.py) against the rules it stands
+"""The byte pass's rewrite of Excel formulas (customers/importing/staged/recordpass.py) against the rules it stands
 for, written out as regular expressions: for every short run of the bytes that matter it gives the same bytes,
 or both refuse the block. No database needed."""
 
@@ -8,9 +8,9 @@ import re
 
 import pytest
 
-from customers.importing.copying import piped
-from customers.importing.reading import ExportFile
-from customers.importing.recordpass import (
+from customers.importing.formats.reading import ExportFile
+from customers.importing.staged.copying import piped
+from customers.importing.staged.recordpass import (
     KEY_BLANK,
     KEY_INVALID,
     KeyUnsure,

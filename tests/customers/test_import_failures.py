@@ -32,7 +32,7 @@ def order_insert_fails_for():
 @pytest.fixture(params=["row by row", "staged"])
 def import_path(request, settings, monkeypatch):
     """Both import paths: row by row in batches of 10, or set-based (staged.py) in slices of 10 lines."""
-    from customers.importing import staged
+    from customers.importing.staged import staging as staged
 
     staged_path = request.param == "staged"
     settings.HUIKE_IMPORT_STAGE_MIN_BYTES = 0 if staged_path else 1 << 62

@@ -3,7 +3,7 @@
 import pytest
 
 from customers.importing import import_files
-from customers.importing.batches import SeenOrders
+from customers.importing.state import SeenOrders
 from customers.models import Order
 
 from .importing_fixtures import ORDER_HEADER, order_row, write_export

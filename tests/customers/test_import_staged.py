@@ -1,4 +1,4 @@
-"""The set-based import (customers/importing/staged.py, PostgreSQL) gives what the row-by-row import gives.
+"""The set-based import (customers/importing/staged/staging.py, PostgreSQL) gives what the row-by-row import gives.
 
 Each test imports the same files both ways into an empty database and compares every table the importer writes
 and the whole summary. The files hold every quirk the row-by-row rules know (docs/taobao-exports.md), so a rule that
@@ -461,7 +461,7 @@ def test_a_line_given_twice_imports_the_same_both_ways(settings, tmp_path):
 
 
 def test_a_failing_set_based_step_before_any_write_falls_back_to_row_by_row(settings, tmp_path, monkeypatch):
-    from customers.importing import staged_orders
+    from customers.importing.staged import orders as staged_orders
 
     def broken(staging):  # as a bug in one of the SQL steps would fail
         staging_execute("SELECT no_such_column FROM customers_order")
@@ -480,7 +480,7 @@ def test_a_failing_set_based_step_before_any_write_falls_back_to_row_by_row(sett
 def test_work_tables_of_an_import_that_died_are_dropped_once_when_a_pair_is_prepared_on_two_connections(
     settings, tmp_path, monkeypatch
 ):
-    from customers.importing import staged
+    from customers.importing.staged import staging as staged
 
     # Given a killed import's work table, slow to drop (as a big one is), and a pair imported outside a
     # transaction (the lines file is prepared ahead, on a second connection)
@@ -528,7 +528,7 @@ def test_a_lines_file_prepared_ahead_on_a_second_connection_imports_the_same(set
         cursor.execute("SELECT pg_backend_pid()")
         importing = cursor.fetchone()[0]
 
-    with _logged("customers.importing.ahead") as messages:
+    with _logged("customers.importing.staged.ahead") as messages:
         row_by_row, staged = _both_ways(settings, paths)
 
     # Then the lines file was prepared, and compared with the line table once the orders were written, on
@@ -544,7 +544,7 @@ def test_a_lines_file_prepared_ahead_on_a_second_connection_imports_the_same(set
 
 def _compare_backends(monkeypatch) -> list[int]:
     """The backend pid of each comparison of a lines file with the line table."""
-    from customers.importing import staged_lines
+    from customers.importing.staged import lines as staged_lines
 
     compare = staged_lines._compare
     seen = []
@@ -563,7 +563,7 @@ def _compare_backends(monkeypatch) -> list[int]:
 def test_a_lines_file_whose_comparison_ahead_fails_is_compared_when_written_with_the_same_result(
     settings, tmp_path, monkeypatch
 ):
-    from customers.importing import staged_lines
+    from customers.importing.staged import lines as staged_lines
 
     # Given a comparison ahead that fails once the lines' comparison table is made
     written_create = staged_lines._written_create
@@ -579,7 +579,7 @@ def test_a_lines_file_whose_comparison_ahead_fails_is_compared_when_written_with
     monkeypatch.setattr(staged_lines, "_written_create", failing_once)
     compared_on = _compare_backends(monkeypatch)
 
-    with _logged("customers.importing.ahead") as messages:
+    with _logged("customers.importing.staged.ahead") as messages:
         row_by_row, staged = _both_ways(settings, _quirky_pair(tmp_path))
 
     # Then the writer compared it again itself, on the importing connection, with the row-by-row result
@@ -593,7 +593,7 @@ def test_a_lines_file_whose_comparison_ahead_fails_is_compared_when_written_with
 
 @pytest.mark.django_db(transaction=True)
 def test_a_lines_file_whose_comparison_ahead_breaks_leaves_no_work_table(settings, tmp_path, monkeypatch):
-    from customers.importing import staged_lines
+    from customers.importing.staged import lines as staged_lines
 
     def broken(staging, winners):  # not a database error: nothing to fall back on
         raise RuntimeError("broken")
@@ -617,7 +617,8 @@ def test_a_lines_file_whose_comparison_ahead_breaks_leaves_no_work_table(setting
 def test_a_lines_file_prepared_ahead_is_dropped_when_the_orders_file_fails(
     settings, tmp_path, monkeypatch, failing_step
 ):
-    from customers.importing import runner, staged_orders
+    from customers.importing import runner
+    from customers.importing.staged import orders as staged_orders
 
     def failing(*args, **kwargs):
         raise staged_orders.StagedFailure("database error in the rows from line 2 to 9: boom")
@@ -661,7 +662,8 @@ def _lines_pair(tmp_path) -> list[str]:
 
 def _slice_backends(monkeypatch) -> list[tuple[int, int]]:
     """Slices of four rows, and (first line, backend pid) of each lines slice written."""
-    from customers.importing import staged, staged_lines
+    from customers.importing.staged import lines as staged_lines
+    from customers.importing.staged import staging as staged
 
     monkeypatch.setattr(staged, "SLICE_ROWS", 4)
     written = staged_lines._lines_write
@@ -719,7 +721,7 @@ def test_progress_moves_as_slices_on_two_connections_commit(settings, tmp_path, 
 def test_a_failed_lines_slice_abandons_the_slices_after_it_on_either_connection(
     settings, tmp_path, monkeypatch, failing, landed
 ):
-    from customers.importing import staged_lines
+    from customers.importing.staged import lines as staged_lines
 
     seen = _slice_backends(monkeypatch)
     written = staged_lines._lines_write
@@ -747,7 +749,7 @@ def test_a_failed_lines_slice_abandons_the_slices_after_it_on_either_connection(
 
 @pytest.mark.django_db(transaction=True)
 def test_lines_slices_that_wait_for_another_imports_lock_are_written_one_by_one(settings, tmp_path, monkeypatch):
-    from customers.importing import staged
+    from customers.importing.staged import staging as staged
 
     _slice_backends(monkeypatch)
     monkeypatch.setattr(staged, "PARALLEL_LOCK_TIMEOUT", "300ms")
@@ -779,7 +781,8 @@ def test_order_slices_on_two_connections_meeting_another_imports_buyer_are_writt
 ):
     from django.db import connections
 
-    from customers.importing import staged, staged_orders
+    from customers.importing.staged import orders as staged_orders
+    from customers.importing.staged import staging as staged
     from customers.models import Customer
 
     # Given orders in slices of two lines, tb_bob's first in the second slice and the rest in the third
@@ -841,7 +844,8 @@ def test_order_slices_on_two_connections_meeting_another_imports_buyer_are_writt
 
 @pytest.mark.django_db(transaction=True)
 def test_a_failed_order_slice_on_two_connections_leaves_no_sighting_of_its_orders(settings, tmp_path, monkeypatch):
-    from customers.importing import staged, staged_orders
+    from customers.importing.staged import orders as staged_orders
+    from customers.importing.staged import staging as staged
     from customers.models import CustomerAddress
 
     # Given tb_amy's orders to one address over three slices of two lines, the second slice failing
@@ -870,7 +874,7 @@ def test_a_failed_order_slice_on_two_connections_leaves_no_sighting_of_its_order
 
 
 def test_an_address_seen_over_several_slices_keeps_its_first_and_last_sighting(settings, tmp_path, monkeypatch):
-    from customers.importing import staged
+    from customers.importing.staged import staging as staged
     from customers.models import CustomerAddress
 
     monkeypatch.setattr(staged, "SLICE_ROWS", 2)
@@ -899,7 +903,8 @@ def test_orders_and_lines_a_concurrent_import_wrote_first_are_written_again_with
 
     from django.db import connections
 
-    from customers.importing import staged_lines, staged_orders
+    from customers.importing.staged import lines as staged_lines
+    from customers.importing.staged import orders as staged_orders
     from customers.models import Customer, OrderLine
 
     # Given a pair whose order and line another import commits after ours found them new, before ours writes

@@ -2,9 +2,12 @@
 
 from customers.models import Order, OrderLine, Product
 
-from . import line_match, sql
-from .batches import FileState, RunState, columns_of, finish_batch
-from .records import LINE_HASHED, column_hashes, product_key
+from .. import sql
+from ..formats.records import LINE_HASHED, column_hashes, product_key
+from ..repeats import LINE_TWICE
+from ..state import FileState, RunState
+from . import line_match
+from .batches import columns_of, finish_batch
 from .refunds import refund_lines_link
 
 LINE_COLUMNS = [
@@ -28,7 +31,9 @@ LINE_COLUMNS = [
 ]
 
 
-def write_lines(c: dict, lines: list[int], state: FileState, run: RunState) -> None:
+def _keys_resolve(c: dict, lines: list[int], state: FileState) -> tuple[list, list[int]]:
+    """Each row's line key and content hash (filled into `c`), and the indexes of the rows to write: a key given
+    twice keeps its later row (repeats.py)."""
     summary = state.summary
     n = len(lines)
     c["product_key"] = [product_key(m, t) for m, t in zip(c["merchant_code"], c["title"], strict=True)]
@@ -49,11 +54,17 @@ def write_lines(c: dict, lines: list[int], state: FileState, run: RunState) -> N
     for i in sorted(keyed + keyless):
         key = keys[i]
         if key in keep and c["content_hash"][keep[key]] != c["content_hash"][i]:
-            state.warn(lines[i], "子订单编号", key, f"line {key} appears twice in this file; the later row wins")
+            state.warn(lines[i], "子订单编号", key, LINE_TWICE.format(key=key))
         elif key in keep:
             summary["duplicates"] += 1
         keep[key] = i
     idx = sorted(keep.values(), key=lambda i: keys[i])
+    return keys, idx
+
+
+def write_lines(c: dict, lines: list[int], state: FileState, run: RunState) -> None:
+    summary = state.summary
+    keys, idx = _keys_resolve(c, lines, state)
 
     products = {}
     for i in idx:

@@ -7,118 +7,19 @@ does not go backwards), so two imports racing on the same orders still end as if
 unique constraints and ON CONFLICT decide, never the Python pre-read.
 """
 
-from dataclasses import dataclass, field
 from operator import itemgetter
 
-import numpy as np
-from django.db import connection
+from django.db import DatabaseError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from customers.models import STATUS_RANK, Order
 from customers.stats import customer_stats_refresh
 
-from . import sql
+from .. import sql
+from ..formats.columns import FIELDS, ORDERS
+from ..state import FileState, RunState
 
-MAX_LISTED = 500  # errors/warnings kept per file in the summary; the counts stay exact
 STATUS_CODES = [str(s) for s in STATUS_RANK]
-
-
-class SeenOrders:
-    """The order numbers a file has had so far, each with its packed (hash, line, status) of orders._pack: two
-    sorted numpy arrays (24 bytes an order) instead of a dict of Python ints (~170 bytes an order). A batch looks
-    its order numbers up at once (`lookup`) and adds its own at the end (`update`)."""
-
-    LOW = (1 << 40) - 1  # line and status; the 48-bit hash prefix is above them
-
-    def __init__(self) -> None:
-        self.keys = np.empty(0, dtype=np.uint64)
-        self.hashes = np.empty(0, dtype=np.uint64)
-        self.rest = np.empty(0, dtype=np.uint64)
-
-    def __len__(self) -> int:
-        return len(self.keys)
-
-    def lookup(self, keys: list[int]) -> list[int | None]:
-        """The packed value of each key seen before, else None."""
-        if not len(self.keys) or not keys:
-            return [None] * len(keys)
-        wanted = np.array(keys, dtype=np.uint64)
-        at = np.minimum(np.searchsorted(self.keys, wanted), len(self.keys) - 1)
-        found = self.keys[at] == wanted
-        hashes, rest = self.hashes[at].tolist(), self.rest[at].tolist()
-        return [(hashes[j] << 40) | rest[j] if hit else None for j, hit in enumerate(found.tolist())]
-
-    def update(self, packed: dict[int, int]) -> None:
-        """Record {key: packed value}; a key seen before gets its new value."""
-        if not packed:
-            return
-        keys = np.array(sorted(packed), dtype=np.uint64)
-        values = [packed[k] for k in keys.tolist()]
-        hashes = np.array([v >> 40 for v in values], dtype=np.uint64)
-        rest = np.array([v & self.LOW for v in values], dtype=np.uint64)
-        at = np.searchsorted(self.keys, keys)
-        known = np.zeros(len(keys), dtype=bool)
-        inside = at < len(self.keys)
-        known[inside] = self.keys[at[inside]] == keys[inside]
-        self.hashes[at[known]] = hashes[known]
-        self.rest[at[known]] = rest[known]
-        new = ~known
-        self.keys = np.insert(self.keys, at[new], keys[new])
-        self.hashes = np.insert(self.hashes, at[new], hashes[new])
-        self.rest = np.insert(self.rest, at[new], rest[new])
-
-
-@dataclass
-class FileState:
-    """What one file's import remembers across its batches."""
-
-    name: str
-    kind: str
-    summary: dict
-    present: set = field(default_factory=set)  # the fields this file's layout has
-    seen: SeenOrders = field(default_factory=SeenOrders)  # orders: int(order_no) -> packed (hash, line, status)
-    line_numbers: dict = field(default_factory=dict)  # 2017 宝贝报表: order_no -> highest place given so far
-    claimed: set = field(default_factory=set)  # 2017 宝贝报表: the line keys its rows took (line_match.py)
-    keyless_seen: dict = field(default_factory=dict)  # 2017 宝贝报表: (order_no, content hash) -> first line
-    affected: set = field(default_factory=set)  # customers whose orders/refunds changed in the batches that landed
-    contact_changed: set = field(default_factory=set)  # customers whose contact details changed in them
-    line_orders: list = field(default_factory=list)  # orders (ids) that got new or changed lines in them
-    figured: set = field(default_factory=set)  # new customers created with their figures (staged_orders)
-    rekeyed: dict = field(default_factory=dict)  # customer id -> {customer id that took its orders: orders}
-
-    def warn(self, line: int, column: str, value: str, reason: str) -> None:
-        self.summary["warning_count"] += 1
-        if len(self.summary["warnings"]) < MAX_LISTED:
-            self.summary["warnings"].append(
-                {"file": self.name, "line": line, "column": column, "value": value, "reason": reason}
-            )
-
-
-    def warn_orphans(self, rows) -> None:
-        """(line, order number) of each line written without its order (not in any 订单报表 imported yet): listed
-        as warnings, as bad rows are; the line is linked when its order comes."""
-        for line, order_no in rows:
-            self.warn(line, ORDER_NO_HEADER, order_no, ORPHAN_REASON.format(order=order_no))
-
-
-ORDER_NO_HEADER = "订单编号"
-ORPHAN_REASON = "order {order} is not in any 订单报表 imported so far: the line is kept and linked when it comes"
-
-
-@dataclass
-class RunState:
-    """What the whole import run remembers: for the timeline and for segmentation afterwards."""
-
-    run_id: str
-    now: object = None
-    affected: set = field(default_factory=set)
-    created_customers: set = field(default_factory=set)
-    timeline: dict = field(default_factory=dict)  # customer id -> [created, updated, [sample order numbers]]
-    status_changes: dict = field(default_factory=dict)  # customer id -> [[order_no, from, to], ...]
-    batch_affected: set = field(default_factory=set)  # the current batch's, until its transaction commits
-    batch_contact_changed: set = field(default_factory=set)
-    batch_line_orders: list = field(default_factory=list)
-    batch_rekeyed: list = field(default_factory=list)  # (customer id before, after) of each re-keyed order
 
 
 def local_text(value) -> str | None:
@@ -215,3 +116,40 @@ def _write_timeline(affected: set, run: RunState) -> None:
             data = {"import": run.run_id, "changes": changes[:20], "count": len(changes)}
             rows.append(TimelineRow(cid, "order_status_changed", data, dedupe_key=f"status:{run.run_id}"))
     timeline_record_many(rows, occurred_at=run.now, update_changed=True)
+
+
+def write_batch(writer, columns, lines, state: FileState, run: RunState) -> str | None:
+    """One transaction per batch; a deadlock with a concurrent import is retried. Returns a failure reason."""
+    saved = {k: (v.copy() if isinstance(v, (set, dict, list)) else v) for k, v in state.summary.items()}
+    for attempt in range(sql.DEADLOCK_RETRIES + 1):
+        run.batch_affected, run.batch_contact_changed, run.batch_line_orders = set(), set(), []
+        run.batch_rekeyed = []
+        try:
+            with transaction.atomic():
+                sql.batch_settings()
+                writer({k: list(v) for k, v in columns.items()}, lines, state, run)
+            state.affected |= run.batch_affected  # committed: these customers' figures are refreshed after the file
+            state.contact_changed |= run.batch_contact_changed
+            state.line_orders += run.batch_line_orders
+            for before, after in run.batch_rekeyed:
+                taken = state.rekeyed.setdefault(before, {})
+                taken[after] = taken.get(after, 0) + 1
+            return None
+        except OperationalError as exc:
+            state.summary.clear()
+            state.summary.update({k: (v.copy() if isinstance(v, (set, dict, list)) else v) for k, v in saved.items()})
+            if sql.deadlocked(exc, attempt):
+                continue
+            return sql.write_failure(exc, lines[0], lines[-1])
+        except DatabaseError as exc:
+            state.summary.clear()
+            state.summary.update(saved)
+            return sql.write_failure(exc, lines[0], lines[-1])
+    return None
+
+
+def warn_phones(state: FileState, columns: dict, lines: list[int]) -> None:
+    """The phone cells records.prepare_orders had to change (several numbers, or none that fits), as warnings."""
+    headers = {f.name: f.headers[0] for f in FIELDS[ORDERS]}
+    for i, name, value, reason in columns.pop("phone_notes", []):
+        state.warn(lines[i], headers[name], value[:60], reason)

@@ -4,11 +4,13 @@ from decimal import Decimal
 
 from customers.models import Customer, CustomerAddress, Order, OrderLine, Refund
 
-from . import sql
-from .batches import STATUS_CODES, FileState, RunState, columns_of, finish_batch, local_text, note_order
+from .. import sql
+from ..formats.identity import is_masked
+from ..formats.records import ORDER_HASHED, RANK, content_hash, parse_address
+from ..repeats import order_repeat
+from ..state import FileState, RunState
+from .batches import STATUS_CODES, columns_of, finish_batch, local_text, note_order
 from .buyers import ambiguous_report, customer_candidates, customers_upsert
-from .identity import is_masked
-from .records import ORDER_HASHED, RANK, content_hash, parse_address
 from .refunds import refund_lines_link
 
 
@@ -39,14 +41,8 @@ def _dedupe_orders(c: dict, lines: list[int], state: FileState) -> list[int]:
         if old_hash == packed >> 40:
             state.summary["duplicates"] += 1
             continue
-        new_wins = RANK[c["status"][i]] >= RANK[old_status]
-        kept = c["status"][i] if new_wins else old_status
-        state.warn(
-            lines[i],
-            "订单编号",
-            no,
-            f"order {no} appears again with different content (first at line {old_line}); kept: {kept}",
-        )
+        new_wins, reason = order_repeat(no, c["status"][i], first_line=old_line, first_status=old_status)
+        state.warn(lines[i], "订单编号", no, reason)
         if new_wins:
             batch[key] = packed
             keep[no] = i

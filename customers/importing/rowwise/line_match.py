@@ -23,9 +23,9 @@ from django.db import connection
 
 from customers.models import Order, OrderLine
 
-from . import sql
-from .batches import FileState
-from .staged import execute
+from .. import sql
+from ..sql import execute
+from ..state import FileState
 
 SIGNATURE = ("title", "sku_properties", "list_price", "quantity")
 # The 宝贝报表 columns a key-less (2017) layout lacks: a row that matches a stored line keeps its values.

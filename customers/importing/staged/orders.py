@@ -11,31 +11,35 @@ Every order row goes one of three ways:
 """
 
 import logging
+from enum import StrEnum
 
+from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
 from customers.models import Customer, Order, Refund
 from customers.stats import PAID_STATUSES
 
-from . import sql, sqlclean
-from .batches import FileState, RunState
-from .buyers import ambiguous_report
-from .columns import FIELDS, ORDERS
-from .identity import identity_key
-from .orders import ORDER_COLUMNS, _rank_sql, addresses_upsert, link_orphans
-from .records import _STATUSES, ORDER_HASHED, PHONE_MAX, RANK, prepare_orders
-from .staged import (
+from .. import sql
+from ..formats.columns import FIELDS, ORDERS
+from ..formats.identity import identity_key
+from ..formats.records import _STATUSES, ORDER_HASHED, PHONE_MAX, prepare_orders
+from ..repeats import order_repeat
+from ..rowwise.batches import warn_phones, write_batch
+from ..rowwise.buyers import ambiguous_report
+from ..rowwise.orders import ORDER_COLUMNS, _rank_sql, addresses_upsert, link_orphans, write_orders
+from ..sql import execute, fetch, scalar
+from ..state import FileState, RunState
+from . import sqlclean
+from .staging import (
     Contended,
     Raced,
     StagedFailure,
     Staging,
     dropped_create,
-    execute,
     good_rows,
     in_transaction,
     landed_through,
     repeated_rows,
-    scalar,
     slices,
     slices_in_order,
     statistics_keep_up,
@@ -49,6 +53,14 @@ VIRTUAL_PHONE = r"^[0-9]{11}-[0-9]{3,4}$"
 _WS = sqlclean.WHITESPACE.replace("'", "''")
 
 
+class Lane(StrEnum):
+    """The way an order row goes (the module's docstring); the value is what the lanes table stores."""
+
+    NEW = "a"  # order and buyer both new: written set-based
+    UNCHANGED = "b"  # the database has this very content and buyer: counted
+    REST = "c"  # the rest: the row-by-row writer
+
+
 def write_staged_orders(staging: Staging, run: RunState) -> None:
     state = staging.state
     with timed("derive"):
@@ -56,13 +68,13 @@ def write_staged_orders(staging: Staging, run: RunState) -> None:
     orders = f"{ready} o"
     dropped = _duplicates_resolve(staging, orders)
     lanes = _lanes_create(staging, orders, dropped)
-    counts = dict(_fetch(f"SELECT lane, count(*) FROM {lanes} GROUP BY lane"))
-    state.summary["orders_unchanged"] += counts.get("b", 0)
+    counts = dict(fetch(f"SELECT lane, count(*) FROM {lanes} GROUP BY lane"))
+    state.summary["orders_unchanged"] += counts.get(Lane.UNCHANGED, 0)
     staging.moved(0.55)
-    if counts.get("a"):
+    if counts.get(Lane.NEW):
         _new_orders_write(staging, run, orders, lanes)
     staging.moved(0.85)
-    if counts.get("c"):
+    if counts.get(Lane.REST):
         before = set(state.affected)
         try:
             _rest_write(staging, run, lanes)
@@ -167,7 +179,7 @@ def _fallback_keys_create(staging: Staging, joins: str, parts: list[str], nick_k
     md5(parts) → key."""
     table = staging.table("fallback")
     execute(f"CREATE UNLOGGED TABLE {table} (digest text PRIMARY KEY, identity_key text)")
-    rows = _fetch(
+    rows = fetch(
         f"SELECT DISTINCT md5(concat_ws(E'\\x1f', {', '.join(parts)})), ARRAY[{', '.join(parts)}] "
         f"FROM {staging.clean} c {joins} WHERE {good_rows(staging)} AND {nick_key} IS NULL"
     )
@@ -199,9 +211,7 @@ def _duplicates_resolve(staging: Staging, orders: str) -> str:
             state.summary["duplicates"] += 1
             losers.append(line)
             continue
-        new_wins = RANK[status] >= RANK[winner[3]]
-        kept = status if new_wins else winner[3]
-        reason = f"order {no} appears again with different content (first at line {winner[1]}); kept: {kept}"
+        new_wins, reason = order_repeat(no, status, first_line=winner[1], first_status=winner[3])
         warnings.append((line, no, reason))
         if new_wins:
             losers.append(winner[1])
@@ -214,18 +224,19 @@ def _duplicates_resolve(staging: Staging, orders: str) -> str:
 
 
 def _lanes_create(staging: Staging, orders: str, dropped: str) -> str:
-    """(line, lane): a new (order and buyer both new), b unchanged, c the rest (see the module's docstring)."""
+    """(line, lane): the Lane of each row the file keeps (see the module's docstring)."""
     lanes = staging.table("lanes")
     order_table, customers = sql.table(Order), sql.table(Customer)
     execute(
         f"""
         CREATE UNLOGGED TABLE {lanes} AS
         SELECT o.line, CASE
-                 WHEN length(o.receiver_phone) > {PHONE_MAX} THEN 'c'  -- several numbers: fitted_phone (lane c)
-                 WHEN t.id IS NULL THEN CASE WHEN o.identity_key IS NULL OR known.id IS NULL THEN 'a' ELSE 'c' END
+                 WHEN length(o.receiver_phone) > {PHONE_MAX} THEN '{Lane.REST}'  -- several numbers: fitted_phone
+                 WHEN t.id IS NULL THEN CASE WHEN o.identity_key IS NULL OR known.id IS NULL THEN '{Lane.NEW}'
+                                             ELSE '{Lane.REST}' END
                  WHEN t.content_hash = o.content_hash AND t.customer_id IS NOT NULL
-                      AND owner.identity_key IS NOT DISTINCT FROM o.identity_key THEN 'b'
-                 ELSE 'c' END AS lane
+                      AND owner.identity_key IS NOT DISTINCT FROM o.identity_key THEN '{Lane.UNCHANGED}'
+                 ELSE '{Lane.REST}' END AS lane
           FROM {orders}
           LEFT JOIN {order_table} t ON t.order_no = o.order_no
           LEFT JOIN {customers} owner ON owner.id = t.customer_id
@@ -237,11 +248,11 @@ def _lanes_create(staging: Staging, orders: str, dropped: str) -> str:
     return lanes
 
 
-# --- lane a: new orders of new buyers ------------------------------------------------------------------------------
+# --- Lane.NEW: new orders of new buyers ---------------------------------------------------------------------------
 
 
 def _local(expr: str) -> str:
-    return f"({expr}::timestamp AT TIME ZONE 'Asia/Shanghai')"
+    return f"({expr}::timestamp AT TIME ZONE '{settings.TIME_ZONE}')"
 
 
 def _new_orders_write(staging: Staging, run: RunState, orders: str, lanes: str) -> None:
@@ -250,7 +261,7 @@ def _new_orders_write(staging: Staging, run: RunState, orders: str, lanes: str) 
     the slices before it whole and nothing of itself, as a failed batch of the row-by-row path does."""
     state = staging.state
     new = _new_source(orders, lanes)
-    for (line,) in _fetch(f"SELECT o.line FROM {new} WHERE o.identity_key IS NULL ORDER BY o.line"):
+    for (line,) in fetch(f"SELECT o.line FROM {new} WHERE o.identity_key IS NULL ORDER BY o.line"):
         state.warn(line, "买家会员名", "", "no buyer details: the order is imported without a customer")
     with timed("buyers"):
         buyers = _buyers_create(staging, new)
@@ -331,7 +342,7 @@ def _buyers_of_others(buyers: str, low: int, high: int, ours: list[int]) -> list
     them): their figures must take in our orders, so they are recomputed after the file."""
     return [
         cid
-        for (cid,) in _fetch(
+        for (cid,) in fetch(
             f"SELECT cu.id FROM {buyers} b JOIN {sql.table(Customer)} cu ON cu.identity_key = b.identity_key "
             f"WHERE b.first_line BETWEEN {low} AND {high} AND NOT cu.id = ANY(%s)",
             [ours],
@@ -416,12 +427,12 @@ def _buyers_create(staging: Staging, new: str) -> str:
 
 def _new_source(orders: str, lanes: str) -> str:
     """The new orders (lane a), as a FROM clause aliased o."""
-    return f"{orders} JOIN {lanes} l ON l.line = o.line AND l.lane = 'a'"
+    return f"{orders} JOIN {lanes} l ON l.line = o.line AND l.lane = '{Lane.NEW}'"
 
 
 def _is_new(lanes: str) -> str:
     """Whether order o is new (lane a), as a condition."""
-    return f"EXISTS (SELECT 1 FROM {lanes} l WHERE l.line = o.line AND l.lane = 'a')"
+    return f"EXISTS (SELECT 1 FROM {lanes} l WHERE l.line = o.line AND l.lane = '{Lane.NEW}')"
 
 
 def _slice_source(orders: str, lanes: str, buyers: str, low: int, high: int) -> str:
@@ -484,7 +495,7 @@ def _orders_slice_write(
     execute("ANALYZE stg_orders")
     with timed("orphans"):
         link_orphans()
-    refunded = _fetch(
+    refunded = fetch(
         f"SELECT DISTINCT customer_id FROM {sql.table(Refund)} "
         "WHERE customer_id IS NOT NULL AND order_no IN (SELECT order_no FROM stg_orders)"
     )
@@ -542,7 +553,7 @@ def _addresses_upsert(addresses: str, buyers: str, where: str) -> None:
 
 def _ambiguous_report(state: FileState, new: str) -> None:
     """buyers.ambiguous_report over the new buyers with a fallback identity (one row each: its first order)."""
-    rows = _fetch(
+    rows = fetch(
         f"SELECT DISTINCT ON (o.identity_key) o.identity_key, o.buyer_nick, o.display_nick, o.line, o.order_no "
         f"FROM {new} WHERE o.identity_key LIKE 'fb:%' ORDER BY o.identity_key, o.order_no COLLATE \"C\""
     )
@@ -557,7 +568,7 @@ def _ambiguous_report(state: FileState, new: str) -> None:
 def _timeline_note(run: RunState, new: str, *, through: int) -> None:
     """The new orders of each customer that landed (lines up to `through`), for the file's "Order import"
     timeline entries (batches.note_order)."""
-    rows = _fetch(
+    rows = fetch(
         f"SELECT coalesce(cu.merged_into_id, cu.id), count(*), "
         f"(array_agg(o.order_no ORDER BY o.order_no COLLATE \"C\"))[1:10] "
         f"FROM {new} JOIN {sql.table(Customer)} cu ON cu.identity_key = o.identity_key "
@@ -569,20 +580,17 @@ def _timeline_note(run: RunState, new: str, *, through: int) -> None:
         entry[2].extend(sample[: 10 - len(entry[2])])
 
 
-# --- lane c: the row-by-row writer ---------------------------------------------------------------------------------
+# --- Lane.REST: the row-by-row writer -------------------------------------------------------------------------------
 
 
 def _rest_write(staging: Staging, run: RunState, lanes: str) -> None:
     """The rows that need the finer rules, handed to orders.write_orders in batches, cleaned as clean_chunk
     would have cleaned them."""
-    from .orders import write_orders
-    from .runner import _write_batch, warn_phones
-
     names = [f.name for f in FIELDS[ORDERS]]
     with connection.chunked_cursor() as cursor:
         cursor.execute(
             f"SELECT c.line, c.source_hash, {', '.join(f'c.{n}' for n in names)} FROM {staging.clean} c "
-            f"JOIN {lanes} l ON l.line = c.line AND l.lane = 'c' ORDER BY c.line"
+            f"JOIN {lanes} l ON l.line = c.line AND l.lane = '{Lane.REST}' ORDER BY c.line"
         )
         while rows := cursor.fetchmany(PYTHON_BATCH):
             lines = [r[0] for r in rows]
@@ -591,15 +599,9 @@ def _rest_write(staging: Staging, run: RunState, lanes: str) -> None:
             warn_phones(staging.state, columns, lines)
             columns["source_hash"] = [r[1] for r in rows]  # the record each row comes from (Order.source_hash)
             staging.wrote = True
-            failure = _write_batch(write_orders, columns, lines, staging.state, run)
+            failure = write_batch(write_orders, columns, lines, staging.state, run)
             if failure:
                 raise StagedFailure(failure)
 
 
 # --- helpers -------------------------------------------------------------------------------------------------------
-
-
-def _fetch(statement: str, params=None) -> list[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        return cursor.fetchall()

@@ -2,9 +2,11 @@
 
 from customers.models import Order, OrderLine, Refund
 
-from . import sql
-from .batches import FileState, RunState, columns_of, finish_batch
-from .records import REFUND_HASHED, column_hashes
+from .. import sql
+from ..formats.records import REFUND_HASHED, column_hashes
+from ..repeats import REFUND_TWICE
+from ..state import FileState, RunState
+from .batches import columns_of, finish_batch
 
 REFUND_COLUMNS = [
     ("refund_no", "text"),
@@ -35,7 +37,7 @@ def write_refunds(c: dict, lines: list[int], state: FileState, run: RunState) ->
     keep: dict[str, int] = {}
     for i, key in enumerate(c["refund_no"]):
         if key in keep and c["content_hash"][keep[key]] != c["content_hash"][i]:
-            state.warn(lines[i], "退款编号", key, f"refund {key} appears twice in this file; the later row wins")
+            state.warn(lines[i], "退款编号", key, REFUND_TWICE.format(key=key))
         elif key in keep:
             summary["duplicates"] += 1
         keep[key] = i

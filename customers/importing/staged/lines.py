@@ -8,16 +8,18 @@ from django.db import connection
 
 from customers.models import Order, OrderLine, Product
 
-from . import line_match, sql
-from .batches import MAX_LISTED, RunState
-from .columns import FIELDS, LINES
-from .records import LINE_HASHED
-from .refunds import refund_lines_link
-from .staged import (
+from .. import sql
+from ..formats.columns import FIELDS, LINES
+from ..formats.records import LINE_HASHED
+from ..repeats import LINE_TWICE
+from ..rowwise import line_match
+from ..rowwise.refunds import refund_lines_link
+from ..sql import execute, fetch
+from ..state import MAX_LISTED, RunState
+from .staging import (
     Raced,
     Staging,
     dropped_create,
-    execute,
     good_rows,
     in_transaction,
     landed_through,
@@ -101,7 +103,7 @@ def write_staged_lines(staging: Staging, run: RunState) -> None:
         # a line a concurrent import wrote with this very content meanwhile was left as it was
         summary["lines_unchanged"] += counts.get("new", 0) + counts.get("changed", 0) - landed
         in_transaction(staging, lambda: _orphans_link(written), lines=_span(ready))
-        orphans = _fetch(  # the first MAX_LISTED listed as warnings; all counted
+        orphans = fetch(  # the first MAX_LISTED listed as warnings; all counted
             f"SELECT w.line, w.order_no, count(*) OVER () FROM {written} w WHERE w.order_id IS NULL AND NOT EXISTS "
             f"(SELECT 1 FROM {sql.table(Order)} o WHERE o.order_no = w.order_no) ORDER BY w.line LIMIT {MAX_LISTED}"
         )
@@ -111,7 +113,7 @@ def write_staged_lines(staging: Staging, run: RunState) -> None:
         # Their buyers bought something new: the segmentation after the import must see it (auto-tags, products).
         run.affected.update(
             cid
-            for (cid,) in _fetch(
+            for (cid,) in fetch(
                 f"SELECT customer_id FROM {written} WHERE customer_id IS NOT NULL UNION "
                 f"SELECT o.customer_id FROM {written} w JOIN {sql.table(Order)} o ON o.order_no = w.order_no "
                 "WHERE w.order_id IS NULL AND o.customer_id IS NOT NULL"
@@ -166,7 +168,7 @@ def _duplicates_resolve(staging: Staging, ready: str) -> str:
         else:
             state.summary["duplicates"] += 1
     for line, key in sorted(warnings):
-        state.warn(line, "子订单编号", key, f"line {key} appears twice in this file; the later row wins")
+        state.warn(line, "子订单编号", key, LINE_TWICE.format(key=key))
     # Layouts without 子订单编号: a row identical to an earlier one of its order is stored once (line_match.py).
     repeats, staging.prepared["keyless"] = line_match.staged_keyless_repeats(
         ready, lambda line, no, reason: state.warn(line, "订单编号", no, reason)
@@ -212,7 +214,7 @@ def _products_create(staging: Staging, named: str, *, lines) -> int:
 
 def _changes(compared: str) -> dict[str, int]:
     """{change: lines} of the compared table (a change no line has is left out)."""
-    return dict(_fetch(f"SELECT change, count(*) FROM {compared} GROUP BY change"))
+    return dict(fetch(f"SELECT change, count(*) FROM {compared} GROUP BY change"))
 
 
 def _compare(staging: Staging, winners: str) -> str:
@@ -304,9 +306,3 @@ def _span(ready: str) -> tuple[int, int]:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT coalesce(min(line), 0), coalesce(max(line), 0) FROM {ready}")
         return cursor.fetchone()
-
-
-def _fetch(statement: str) -> list[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(statement)
-        return cursor.fetchall()

@@ -26,16 +26,16 @@ from django.db import DatabaseError, IntegrityError, OperationalError, connectio
 
 from customers.models import Order, OrderLine
 
-from . import sql, sqlclean
-from .batches import MAX_LISTED, FileState
-from .columns import FIELDS, Field
+from .. import sql
+from ..formats.columns import FIELDS, Field
+from ..formats.reading import ExportFile
+from ..sql import execute, scalar
+from ..state import MAX_LISTED, FileState
+from . import sqlclean
 from .copying import KeyUnsure, NotStaged, Refused, first_keys, raw_table_create, raw_table_drop, record_keys_copy
-from .reading import ExportFile
 
 log = logging.getLogger(__name__)
 
-DEADLOCK_RETRIES = 3
-WORK_MEM = "256MB"
 SLICE_ROWS = 250_000  # rows per write transaction: progress moves, and a failure loses one slice at most
 
 
@@ -104,7 +104,7 @@ def staged_prepare(
     `owner`: the backend pid the work tables are named after (default: this connection's). A file prepared on
     another thread's connection names them after the importing connection, which outlives that thread (see
     orphaned_tables_drop). `before_clean()` is called (and waited for) before the cleaning."""
-    owner = owner or _scalar("SELECT pg_backend_pid()")
+    owner = owner or scalar("SELECT pg_backend_pid()")
     prefix = f"{WORK_TABLES}{owner}_" + re.sub(r"[^a-z0-9]", "", f"{run.run_id}_{id(state)}".lower())
     staging = Staging(export, state, prefix, progress)
     _session_settings()
@@ -176,8 +176,8 @@ def staging_drop(staging: Staging) -> None:
 def _session_settings() -> None:
     # The statements here are huge expression trees over a million rows: JIT would compile them for seconds
     # (measured: 10 s of 12 for 50,000 rows) to save far less.
-    _execute("SET jit = off")
-    _execute(f"SET work_mem = '{WORK_MEM}'")  # the sorts and hashes over a whole file, in memory
+    execute("SET jit = off")
+    execute(f"SET work_mem = '{sql.WORK_MEM}'")  # the sorts and hashes over a whole file, in memory
 
 
 @contextmanager
@@ -193,8 +193,8 @@ def session_tuned():
 
 def _session_reset() -> None:
     try:
-        _execute("RESET jit")
-        _execute("RESET work_mem")
+        execute("RESET jit")
+        execute("RESET work_mem")
     except DatabaseError:  # an aborted transaction (tests): it goes with it
         pass
 
@@ -234,10 +234,10 @@ def _clean_table_create(staging: Staging) -> None:
     staging.clean = staging.table("clean")
     _fast_rows_create(staging, extra_column=width if staging.width > width else None)
     pending = f"(SELECT line FROM {staging.clean} WHERE pending)"
-    log.debug("%s rows need the full cleaning rules", _scalar(f"SELECT count(*) FROM {pending} p"))
+    log.debug("%s rows need the full cleaning rules", scalar(f"SELECT count(*) FROM {pending} p"))
     _slow_rows_insert(staging, values, pending)
-    _execute(f"DELETE FROM {staging.clean} WHERE pending")
-    _execute(f"ANALYZE {staging.clean} (line, bad, extra)")
+    execute(f"DELETE FROM {staging.clean} WHERE pending")
+    execute(f"ANALYZE {staging.clean} (line, bad, extra)")
 
 
 def _values_and_reasons(staging: Staging) -> tuple[list[str], list[tuple]]:
@@ -293,8 +293,8 @@ def _slow_rows_insert(staging: Staging, values: list[str], pending: str) -> None
     reasons = [f"{expr} AS e{n}" for n, (_, _, expr) in enumerate(staging.reasons)]
     level3 = f"SELECT line, extra, source_hash, {', '.join(values + reasons)} FROM ({level2}) l2 OFFSET 0"
     bad = " OR ".join(f"e{n} IS NOT NULL" for n in range(len(staging.reasons))) or "false"
-    _execute(f"INSERT INTO {staging.clean} SELECT l3.*, ({bad}) AS bad, false AS pending FROM ({level3}) l3")
-    staging.blank_rows = _scalar(f"SELECT count(*) FROM {staging.raw} r WHERE r.line IN {pending} AND {blank}")
+    execute(f"INSERT INTO {staging.clean} SELECT l3.*, ({bad}) AS bad, false AS pending FROM ({level3}) l3")
+    staging.blank_rows = scalar(f"SELECT count(*) FROM {staging.raw} r WHERE r.line IN {pending} AND {blank}")
 
 
 def _fast_rows_create(staging: Staging, *, extra_column: int | None) -> None:
@@ -322,7 +322,7 @@ def _fast_rows_create(staging: Staging, *, extra_column: int | None) -> None:
             empty = "NULL::integer" if f.type == "int" else "NULL::text" if f.type in ("money", "datetime") else "''"
             columns.append(f"{empty} AS {f.name}")
     columns += [f"NULL::text AS e{n}" for n in range(len(staging.reasons))]
-    _execute(
+    execute(
         f"CREATE UNLOGGED TABLE {staging.clean} AS SELECT r.line, false AS extra, {_source_hash(staging)} "
         f"AS source_hash, {', '.join(columns)}, false AS bad, NOT ({test}) AS pending FROM {staging.raw} r"
     )
@@ -356,7 +356,7 @@ def _skipped_find(staging: Staging) -> bytearray | None:
     keys = staging.table("keys")
     try:
         probe = first_keys(staging.export, positions[0], PROBE_RECORDS)
-        if not probe or not _scalar(f"SELECT EXISTS (SELECT 1 FROM {table} WHERE {column} = ANY(%s))", [probe]):
+        if not probe or not scalar(f"SELECT EXISTS (SELECT 1 FROM {table} WHERE {column} = ANY(%s))", [probe]):
             return None
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(f"CREATE UNLOGGED TABLE {keys} (line integer, key text, source_hash text)")
@@ -368,27 +368,27 @@ def _skipped_find(staging: Staging) -> bytearray | None:
     except Refused as exc:  # the pass itself failed: the COPY's own pass will say whether the file can be staged
         log.warning("%s: the keys could not be read (%s): every record is cleaned", staging.export.name, exc)
         return None
-    _execute(f"ANALYZE {keys}")
+    execute(f"ANALYZE {keys}")
     owned = " AND t.customer_id IS NOT NULL" if model is Order else ""  # a deleted buyer is made again
     staging.skipped = staging.table("skipped")
     # A hash join over the whole table: a nested loop probing its index once per record (the planner's choice
     # at 1M rows) read the table in random order for 76 s.
-    _execute("SET enable_nestloop = off")
-    _execute("SET enable_mergejoin = off")
+    execute("SET enable_nestloop = off")
+    execute("SET enable_mergejoin = off")
     try:
-        _execute(
+        execute(
             f"CREATE UNLOGGED TABLE {staging.skipped} AS SELECT k.line, k.key FROM {keys} k "
             f"JOIN {table} t ON t.{column} = k.key AND t.source_hash = k.source_hash{owned}"
         )
     finally:
-        _execute("RESET enable_nestloop")
-        _execute("RESET enable_mergejoin")
+        execute("RESET enable_nestloop")
+        execute("RESET enable_mergejoin")
     # A key the file has twice is cleaned and de-duplicated with its twin, not skipped.
-    _execute(
+    execute(
         f"DELETE FROM {staging.skipped} s USING (SELECT key FROM {keys} WHERE key IS NOT NULL GROUP BY key "
         f"HAVING count(*) > 1) twice WHERE s.key = twice.key"
     )
-    count = _scalar(f"SELECT count(*) FROM {staging.skipped}")
+    count = scalar(f"SELECT count(*) FROM {staging.skipped}")
     summary = staging.state.summary
     summary["rows"] += count
     summary[counter] += count
@@ -396,7 +396,7 @@ def _skipped_find(staging: Staging) -> bytearray | None:
     log.info("%s: %s records as they were imported before: unchanged", staging.export.name, count)
     return _lines_marked(
         f"SELECT line FROM {keys} k WHERE NOT EXISTS (SELECT 1 FROM {staging.skipped} s WHERE s.line = k.line)",
-        size=_scalar(f"SELECT coalesce(max(line), 0) + 1 FROM {keys}"),
+        size=scalar(f"SELECT coalesce(max(line), 0) + 1 FROM {keys}"),
     )
 
 
@@ -418,7 +418,7 @@ def _report_rows(staging: Staging) -> None:
     them: sorted by line, then by the field's place in the layout."""
     summary = staging.state.summary
     summary["skipped"] += staging.blank_rows
-    summary["rows"] += _scalar(f"SELECT count(*) FROM {staging.clean}")
+    summary["rows"] += scalar(f"SELECT count(*) FROM {staging.clean}")
     width = len(staging.export.headers)
     headers = {f.name: staging.export.headers[staging.export.positions[f.name][0]] for f in staging.fields}
     parts = [
@@ -438,10 +438,10 @@ def _report_rows(staging: Staging) -> None:
             f"ON r.line = c.line WHERE c.bad AND NOT c.extra AND c.e{n} IS NOT NULL"
         )
     union = " UNION ALL ".join(parts)
-    count = _scalar(f"SELECT count(*) FROM {staging.clean} WHERE bad OR extra")
+    count = scalar(f"SELECT count(*) FROM {staging.clean} WHERE bad OR extra")
     if not count:
         return
-    summary["error_count"] += _scalar(f"SELECT count(*) FROM ({union}) e")
+    summary["error_count"] += scalar(f"SELECT count(*) FROM ({union}) e")
     room = MAX_LISTED - len(summary["errors"])
     if room > 0:
         with connection.cursor() as cursor:
@@ -475,7 +475,7 @@ def repeated_rows(staging: Staging, source: str, key: str, columns: str) -> list
 def dropped_create(staging: Staging, lines: list[int]) -> str:
     """The table of the lines a de-duplication leaves out (empty when none)."""
     dropped = staging.table("dropped")
-    _execute(f"CREATE UNLOGGED TABLE {dropped} (line integer PRIMARY KEY)")
+    execute(f"CREATE UNLOGGED TABLE {dropped} (line integer PRIMARY KEY)")
     if lines:
         with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {dropped} FROM STDIN") as copy:
             for line in lines:
@@ -487,7 +487,7 @@ def landed_through(staging: Staging) -> int:
     """The last line of a good row (written, or unchanged), as the row-by-row path reports how far a file got."""
     written = f"SELECT max(line) FROM {staging.clean} c WHERE {good_rows(staging)}"
     unchanged = f"SELECT max(line) FROM {staging.skipped}" if staging.skipped else "SELECT 0"
-    return _scalar(f"SELECT coalesce(greatest(({written}), ({unchanged})), 0)")
+    return scalar(f"SELECT coalesce(greatest(({written}), ({unchanged})), 0)")
 
 
 def good_rows(staging: Staging, alias: str = "c") -> str:
@@ -509,11 +509,11 @@ def in_transaction(
     becomes StagedFailure with the row-by-row path's wording. With `raced`, a unique violation raises Raced.
     `before_commit()` runs last inside the transaction (slices_in_order: it waits for the slice before)."""
     staging.wrote = True
-    for attempt in range(DEADLOCK_RETRIES + 1):
+    for attempt in range(sql.DEADLOCK_RETRIES + 1):
         try:
             with transaction.atomic():
                 with connection.cursor() as cursor:
-                    cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
+                    cursor.execute(f"SET LOCAL work_mem = '{sql.WORK_MEM}'")
                     cursor.execute("SET LOCAL jit = off")
                     if before_commit:  # written beside another slice: see PARALLEL_LOCK_TIMEOUT
                         cursor.execute(f"SET LOCAL lock_timeout = '{PARALLEL_LOCK_TIMEOUT}'")
@@ -525,17 +525,16 @@ def in_transaction(
         except OperationalError as exc:
             if before_commit and getattr(exc.__cause__, "sqlstate", None) == "55P03":  # lock_not_available
                 raise Contended() from exc
-            if "deadlock" in str(exc).lower() and attempt < DEADLOCK_RETRIES:
-                time.sleep(0.2 * (attempt + 1))
+            if sql.deadlocked(exc, attempt):
                 continue
-            raise StagedFailure(_failure(exc, lines)) from exc
+            raise StagedFailure(sql.write_failure(exc, *lines)) from exc
         except IntegrityError as exc:
             if raced and getattr(exc.__cause__, "sqlstate", None) == "23505":  # unique_violation
                 log.info("lines %s to %s met rows a concurrent import wrote; written again with ON CONFLICT", *lines)
                 raise Raced() from exc
-            raise StagedFailure(_failure(exc, lines)) from exc
+            raise StagedFailure(sql.write_failure(exc, *lines)) from exc
         except DatabaseError as exc:
-            raise StagedFailure(_failure(exc, lines)) from exc
+            raise StagedFailure(sql.write_failure(exc, *lines)) from exc
 
 
 class Abandoned(Exception):
@@ -645,12 +644,6 @@ def slices_in_order(staging: Staging, parts: list[tuple[int, int]], write_slice,
         raise errors[landed]
 
 
-def _failure(exc: Exception, lines: tuple[int, int]) -> str:
-    log.exception("staged import write failed")
-    first = sql.error_first_line(exc)
-    return f"database error in the rows from line {lines[0]} to {lines[1]} (nothing of them was saved): {first}"
-
-
 def statistics_keep_up(model, written: int, column: str) -> None:
     """ANALYZE a table this import has written `written` rows to when its statistics know of far fewer rows.
     Statistics taken while a big insert was still uncommitted say the table is empty: the next slice's join
@@ -672,23 +665,7 @@ def slices(staging: Staging, source: str) -> list[tuple[int, int]]:
         return cursor.fetchall()
 
 
-def _execute(statement: str, params=None) -> int:
-    started = time.monotonic()
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        log.debug("%.2fs %s", time.monotonic() - started, " ".join(statement.split())[:100])
-        return cursor.rowcount
-
-
-def _scalar(statement: str, params=None):
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        return cursor.fetchone()[0]
-
-
-execute, scalar = _execute, _scalar
-
-__all__ = ["Contended", "NotStaged", "Raced", "StagedFailure", "TooManyErrors", "execute", "good_rows",
-           "in_transaction", "landed_through", "orphaned_tables_drop", "scalar", "session_tuned", "slices",
+__all__ = ["Contended", "NotStaged", "Raced", "StagedFailure", "TooManyErrors", "good_rows",
+           "in_transaction", "landed_through", "orphaned_tables_drop", "session_tuned", "slices",
            "slices_in_order",
            "stageable", "staged_prepare", "staged_write", "staging_drop", "statistics_keep_up"]

@@ -9,8 +9,8 @@ through small PL/pgSQL functions; the common ones are decided by one regular exp
 
 from django.db import connection
 
-from .cleaning import MISSING_DATES
-from .columns import Field
+from ..formats.cleaning import MISSING_DATES
+from ..formats.columns import Field
 
 # Every character str.strip() removes (none above U+3000), as one SQL string literal.
 WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())

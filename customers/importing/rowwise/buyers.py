@@ -4,10 +4,11 @@ from django.core.exceptions import ValidationError
 
 from customers.models import Customer
 
-from . import sql
-from .batches import MAX_LISTED, FileState, RunState, local_text
-from .identity import is_fallback, is_masked
-from .records import phone_facts
+from .. import sql
+from ..formats.identity import is_fallback, is_masked
+from ..formats.records import phone_facts
+from ..state import MAX_LISTED, FileState, RunState
+from .batches import local_text
 
 CONTACT = [
     "buyer_nick",

@@ -17,11 +17,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 from django.db import DatabaseError, connection, connections
 
-from .batches import FileState, RunState
-from .columns import LINES, ORDERS
+from ..formats.columns import LINES, ORDERS
+from ..formats.reading import ExportFile
+from ..sql import scalar
+from ..state import FileState, RunState
 from .copying import raw_table_drop
-from .reading import ExportFile
-from .staged import Staging, scalar, session_tuned, stageable, staged_prepare, staging_drop
+from .staging import Staging, session_tuned, stageable, staged_prepare, staging_drop
 
 log = logging.getLogger(__name__)
 

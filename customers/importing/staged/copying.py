@@ -24,10 +24,10 @@ from dataclasses import dataclass
 import psycopg
 from django.db import DatabaseError, connection, transaction
 
+from ..formats.reading import ExportFile
+from ..sql import error_first_line
 from . import recordpass
-from .reading import ExportFile
 from .recordpass import KeyUnsure, Refused
-from .sql import error_first_line
 
 log = logging.getLogger(__name__)
 

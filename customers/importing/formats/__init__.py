@@ -1,0 +1,1 @@
+"""The export formats: column layouts and kind detection, reading, cleaning in pandas, identity keys."""
