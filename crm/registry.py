@@ -8,6 +8,7 @@ The kernel (`crm`) imports no app. An app plugs in by calling these in its `read
     register_audit_actions({"coupon_issue": _("Coupon issued")})     # labels for the audit log; no migration
     register_beat("coupons-expire", "campaigns.tasks.coupons_expire_task", crontab(hour=1))
     register_role_rules("campaigns", {STAFF: {"allow": ["campaigns.*"], "deny": ["campaigns.approve_*"]}})
+    register_marketing_exclusion("open_complaint", _("Open complaint"), "aftersales.selectors.open_complaint_ids")
 
 Everything here is read after the app registry is ready (URLconf, router, context processor, Celery beat,
 post_migrate), so the order in which apps register does not matter; `order` sets the sidebar's order.
@@ -28,6 +29,13 @@ class NavigationEntry:
     order: int = 100
 
 
+@dataclass(frozen=True)
+class MarketingExclusion:
+    code: str
+    label: str
+    selector: str  # dotted path to fn(customer_ids, *, now) -> set of customer ids to exclude
+
+
 @dataclass
 class Registry:
     urls: list[tuple[str, str]] = field(default_factory=list)
@@ -37,6 +45,7 @@ class Registry:
     beat: dict[str, dict] = field(default_factory=dict)
     role_rules: dict[str, dict[str, dict[str, list[str]]]] = field(default_factory=dict)
     global_deny: list[str] = field(default_factory=list)
+    marketing_exclusions: dict[str, "MarketingExclusion"] = field(default_factory=dict)
 
 
 registry = Registry()
@@ -100,3 +109,14 @@ def register_role_rules(app_label: str, rules: dict[str, dict[str, list[str]]], 
     joins the apps whose permissions the roles are synced over."""
     registry.role_rules[app_label] = rules
     registry.global_deny.extend(pattern for pattern in deny_all if pattern not in registry.global_deny)
+
+
+def register_marketing_exclusion(code: str, label, selector: str) -> None:
+    """A reason another app gives for keeping customers out of marketing (after-sales: an open complaint).
+    The sending path's compliance gate calls every registered selector, by dotted path, so neither app
+    imports the other: `selector(customer_ids, *, now)` returns the ids among them to exclude."""
+    registry.marketing_exclusions[code] = MarketingExclusion(code, label, selector)
+
+
+def marketing_exclusions() -> list[MarketingExclusion]:
+    return list(registry.marketing_exclusions.values())
