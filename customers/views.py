@@ -20,6 +20,7 @@ from .filters import CUSTOMER_SORTS, DEFAULT_SORT, lifecycle_choices
 from .forms import CustomerCreateForm, CustomerForm, CustomerNoteForm, MergeConfirmForm, MergePickForm, RevealForm
 from .models import Customer, CustomerMerge, Tag
 from .pagination import paginate_uncounted
+from .panels import customer_panels_render
 from .services import export as export_services  # modules: the views below carry the services' names
 from .services import merge as merge_services
 from .services import profile as profile_services
@@ -142,6 +143,7 @@ def _show_customer(request, customer: Customer, *, raw: dict | None = None, stat
         "can_merge": user.has_perm("customers.merge_customer"),
         "duplicates": _likely_duplicates(customer) if user.has_perm("customers.merge_customer") else [],
         "all_tags": Tag.objects.order_by("name") if user.has_perm("customers.add_customertag") else [],
+        "app_panels": customer_panels_render(request, customer),
     }
     return render(request, "customers/customer_detail.html", context, status=status)
 
